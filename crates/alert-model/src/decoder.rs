@@ -1,0 +1,153 @@
+//! The entry point: bytes in (a Kafka message or a file), alerts out.
+
+use std::sync::Arc;
+
+use crate::avro::{ContainerFile, Datum, Record, Schema, SchemaCache, WireMessage};
+use crate::schema_source::{WriterSchemaSource, lsst_version_of_id};
+use crate::survey::{lsst, ztf};
+use crate::{Alert, DecodeError};
+
+/// Decodes ZTF and Rubin alert packets.
+///
+/// - Avro container files (`Obj\x01`, ZTF's framing; also Rubin files): the embedded writer schema
+///   is compiled once per distinct header and cached.
+/// - Confluent wire format (byte 0, schema id, schemaless body; Rubin's framing): the writer
+///   schema comes from the configured [`WriterSchemaSource`].
+///
+/// The survey is recognised from the record's fields, not its name, so Spark rewrites
+/// (`topLevelRecord`) decode too. Cheap to share across threads.
+#[derive(Debug, Default)]
+pub struct AlertDecoder {
+    container_schemas: SchemaCache,
+    wire_schemas: Option<Arc<dyn WriterSchemaSource>>,
+}
+
+impl AlertDecoder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Where schemas of Confluent-framed messages come from.
+    pub fn with_schema_source(mut self, source: Arc<dyn WriterSchemaSource>) -> Self {
+        self.wire_schemas = Some(source);
+        self
+    }
+
+    /// Decodes a container file or a Confluent-framed message, by its first bytes.
+    pub fn decode(&self, bytes: &[u8]) -> Result<Vec<Alert>, DecodeError> {
+        if ContainerFile::is_container(bytes) {
+            self.decode_container(bytes)
+        } else {
+            self.decode_wire(bytes).map(|a| vec![a])
+        }
+    }
+
+    /// Every alert in an Avro container file.
+    pub fn decode_container(&self, bytes: &[u8]) -> Result<Vec<Alert>, DecodeError> {
+        let file = ContainerFile::parse(bytes)?;
+        let schema = self.container_schemas.get_or_parse(file.schema_json)?;
+        let kind = PacketKind::of(&schema, None)?;
+        let mut alerts = Vec::new();
+        for block in file.blocks() {
+            let (count, data) = block?;
+            let mut rest: &[u8] = &data;
+            for _ in 0..count {
+                let (datum, used) = crate::avro::decode_datum(&schema, rest)?;
+                alerts.push(kind.alert(&datum)?);
+                rest = &rest[used..];
+            }
+            if !rest.is_empty() {
+                return Err(DecodeError::Corrupt(format!(
+                    "{} bytes left over after the block's {count} records",
+                    rest.len()
+                )));
+            }
+        }
+        if alerts.is_empty() {
+            return Err(DecodeError::Truncated(
+                "container file holds no alert".into(),
+            ));
+        }
+        Ok(alerts)
+    }
+
+    /// One Confluent-framed message.
+    pub fn decode_wire(&self, bytes: &[u8]) -> Result<Alert, DecodeError> {
+        let message = WireMessage::parse(bytes)?;
+        let source = self.wire_schemas.as_ref().ok_or_else(|| {
+            DecodeError::UnsupportedSchema(format!(
+                "Confluent-framed message with schema id {} but no schema directory or registry \
+                 is configured",
+                message.schema_id
+            ))
+        })?;
+        let schema = source.schema(message.schema_id)?;
+        let kind = PacketKind::of(&schema, Some(message.schema_id))?;
+        let (datum, used) = crate::avro::decode_datum(&schema, message.body)?;
+        if used != message.body.len() {
+            return Err(DecodeError::Corrupt(format!(
+                "{} bytes left over after the alert (wrong schema id?)",
+                message.body.len() - used
+            )));
+        }
+        kind.alert(&datum)
+    }
+}
+
+/// Which survey mapping a schema needs, decided once per schema.
+enum PacketKind {
+    Ztf,
+    Lsst {
+        version: String,
+        unit: lsst::FluxUnit,
+    },
+}
+
+impl PacketKind {
+    fn of(schema: &Schema, schema_id: Option<u32>) -> Result<Self, DecodeError> {
+        let record = schema
+            .root_record()
+            .ok_or_else(|| DecodeError::UnsupportedSchema("top level is not a record".into()))?;
+        if ztf::is_ztf(record) {
+            return Ok(PacketKind::Ztf);
+        }
+        if lsst::is_lsst(record) {
+            let unit = if record.name.starts_with("elasticc") {
+                lsst::FluxUnit::SnanaFluxcal
+            } else {
+                lsst::FluxUnit::Nanojansky
+            };
+            let version = schema_id
+                .map(lsst_version_of_id)
+                .unwrap_or_else(|| version_from_name(record));
+            return Ok(PacketKind::Lsst { version, unit });
+        }
+        Err(DecodeError::UnsupportedSchema(format!(
+            "record {} has neither ZTF fields (objectId, candidate) nor Rubin fields (diaSource)",
+            record.name
+        )))
+    }
+
+    fn alert(&self, datum: &Datum<'_>) -> Result<Alert, DecodeError> {
+        match self {
+            PacketKind::Ztf => ztf::alert_from_ztf(datum),
+            PacketKind::Lsst { version, unit } => lsst::alert_from_lsst(datum, version, *unit),
+        }
+    }
+}
+
+/// `lsst.v7_4.alert` → "7.4"; `elasticc.v0_9.alert` → "elasticc-0.9"; Spark rewrites → "unknown".
+fn version_from_name(record: &Record) -> String {
+    let mut parts = record.name.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(family), Some(v)) if v.starts_with('v') => {
+            let v = v[1..].replace('_', ".");
+            if family == "lsst" {
+                v
+            } else {
+                format!("{family}-{v}")
+            }
+        }
+        _ => "unknown".to_owned(),
+    }
+}
