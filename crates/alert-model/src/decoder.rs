@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::avro::{ContainerFile, Datum, Record, Schema, SchemaCache, WireMessage};
-use crate::schema_source::{WriterSchemaSource, lsst_version_of_id};
-use crate::survey::{lsst, ztf};
+use crate::schema_source::{BuiltinSchemas, WriterSchemaSource, lsst_version_of_id};
+use crate::survey::{Validation, lsst, ztf};
 use crate::{Alert, DecodeError};
 
 /// Decodes ZTF and Rubin alert packets.
@@ -16,20 +16,41 @@ use crate::{Alert, DecodeError};
 ///
 /// The survey is recognised from the record's fields, not its name, so Spark rewrites
 /// (`topLevelRecord`) decode too. Cheap to share across threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AlertDecoder {
     container_schemas: SchemaCache,
+    builtin: BuiltinSchemas,
     wire_schemas: Option<Arc<dyn WriterSchemaSource>>,
+    validation: Validation,
+}
+
+impl Default for AlertDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl AlertDecoder {
+    /// A decoder for container files and for Confluent-framed messages of the project's own
+    /// schema ids; Rubin's ids need [`AlertDecoder::with_schema_source`].
     pub fn new() -> Self {
-        Self::default()
+        AlertDecoder {
+            container_schemas: SchemaCache::default(),
+            builtin: BuiltinSchemas::default(),
+            wire_schemas: None,
+            validation: Validation::Strict,
+        }
     }
 
-    /// Where schemas of Confluent-framed messages come from.
+    /// Where schemas of Confluent-framed messages come from (a directory, a registry, or both).
     pub fn with_schema_source(mut self, source: Arc<dyn WriterSchemaSource>) -> Self {
         self.wire_schemas = Some(source);
+        self
+    }
+
+    /// How measured values are checked (default: [`Validation::Strict`]).
+    pub fn with_validation(mut self, validation: Validation) -> Self {
+        self.validation = validation;
         self
     }
 
@@ -53,7 +74,7 @@ impl AlertDecoder {
             let mut rest: &[u8] = &data;
             for _ in 0..count {
                 let (datum, used) = crate::avro::decode_datum(&schema, rest)?;
-                alerts.push(kind.alert(&datum)?);
+                alerts.push(kind.alert(&datum, self.validation)?);
                 rest = &rest[used..];
             }
             if !rest.is_empty() {
@@ -74,14 +95,20 @@ impl AlertDecoder {
     /// One Confluent-framed message.
     pub fn decode_wire(&self, bytes: &[u8]) -> Result<Alert, DecodeError> {
         let message = WireMessage::parse(bytes)?;
-        let source = self.wire_schemas.as_ref().ok_or_else(|| {
-            DecodeError::UnsupportedSchema(format!(
-                "Confluent-framed message with schema id {} but no schema directory or registry \
-                 is configured",
-                message.schema_id
-            ))
-        })?;
-        let schema = source.schema(message.schema_id)?;
+        let schema = match self.builtin.schema(message.schema_id) {
+            Ok(schema) => schema,
+            Err(_) => self
+                .wire_schemas
+                .as_ref()
+                .ok_or_else(|| {
+                    DecodeError::UnsupportedSchema(format!(
+                        "Confluent-framed message with schema id {} but no schema directory or \
+                         registry is configured",
+                        message.schema_id
+                    ))
+                })?
+                .schema(message.schema_id)?,
+        };
         let kind = PacketKind::of(&schema, Some(message.schema_id))?;
         let (datum, used) = crate::avro::decode_datum(&schema, message.body)?;
         if used != message.body.len() {
@@ -90,7 +117,7 @@ impl AlertDecoder {
                 message.body.len() - used
             )));
         }
-        kind.alert(&datum)
+        kind.alert(&datum, self.validation)
     }
 }
 
@@ -128,10 +155,12 @@ impl PacketKind {
         )))
     }
 
-    fn alert(&self, datum: &Datum<'_>) -> Result<Alert, DecodeError> {
+    fn alert(&self, datum: &Datum<'_>, validation: Validation) -> Result<Alert, DecodeError> {
         match self {
-            PacketKind::Ztf => ztf::alert_from_ztf(datum),
-            PacketKind::Lsst { version, unit } => lsst::alert_from_lsst(datum, version, *unit),
+            PacketKind::Ztf => ztf::alert_from_ztf(datum, validation),
+            PacketKind::Lsst { version, unit } => {
+                lsst::alert_from_lsst(datum, version, *unit, validation)
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ mod error;
 mod ids;
 pub mod schema_source;
 mod survey;
+pub use survey::Validation;
 mod units;
 
 pub use alert::{

@@ -174,6 +174,26 @@ impl WriterSchemaSource for SchemaRegistry {
     }
 }
 
+/// The project's own schemas (simulated Rubin alerts, id 99xx), known without any configuration.
+#[derive(Debug, Default)]
+pub struct BuiltinSchemas {
+    cache: Cache,
+}
+
+impl WriterSchemaSource for BuiltinSchemas {
+    fn schema(&self, id: u32) -> Result<Arc<Schema>, DecodeError> {
+        if let Some(s) = self.cache.get(id) {
+            return Ok(s);
+        }
+        match id {
+            crate::encode::SIM_LSST_SCHEMA_ID => Ok(self
+                .cache
+                .put(id, Schema::parse(crate::encode::LSST_SIM_SCHEMA)?)),
+            other => Err(DecodeError::UnknownSchemaId(other)),
+        }
+    }
+}
+
 /// Tries each source in order: e.g. the registry, then the published schema files when the
 /// registry is down or does not know the id.
 #[derive(Debug)]

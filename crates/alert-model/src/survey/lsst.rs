@@ -1,7 +1,7 @@
 //! Rubin alert packets (`lsst.vX_Y.alert`, lsst-alert-packet schemas 3.0–11.x; Spark rewrites; the
 //! ELAsTiCC v0.9 simulation). Fields renamed between versions are read under each of their names.
 
-use super::{Fields, MJD_RANGE};
+use super::{Fields, MJD_RANGE, Validation};
 use crate::avro::{Datum, Record};
 use crate::{
     Alert, Band, Cutout, Cutouts, DecodeError, Detection, DetectionQuality, FluxNjy,
@@ -50,13 +50,14 @@ pub(crate) fn alert_from_lsst(
     datum: &Datum<'_>,
     schema_version: &str,
     unit: FluxUnit,
+    validation: Validation,
 ) -> Result<Alert, DecodeError> {
     let scale = unit.to_njy();
-    let top = Fields::new(datum, "alert");
+    let top = Fields::new(datum, "alert", validation);
     let source_datum = top
         .get(&["diaSource"])
         .ok_or_else(|| DecodeError::missing("alert.diaSource"))?;
-    let source = Fields::new(source_datum, "diaSource");
+    let source = top.child(source_datum, "diaSource");
     let candidate = detection(&source, scale)?;
     let object_id = object_id(&top, &source)?;
 
@@ -66,14 +67,14 @@ pub(crate) fn alert_from_lsst(
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(i, item)| detection(&Fields::new(item, &format!("prvDiaSources[{i}]")), scale))
+        .map(|(i, item)| detection(&top.child(item, &format!("prvDiaSources[{i}]")), scale))
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut forced_photometry = Vec::new();
     if let Some(forced) = top.get(&["prvDiaForcedSources"]) {
         for (i, item) in forced.items().iter().enumerate() {
             let path = format!("prvDiaForcedSources[{i}]");
-            if let Some(point) = forced_point(&Fields::new(item, &path), scale)? {
+            if let Some(point) = forced_point(&top.child(item, &path), scale)? {
                 forced_photometry.push(point);
             }
         }
@@ -87,7 +88,7 @@ pub(crate) fn alert_from_lsst(
         .enumerate()
         .filter_map(|(i, item)| {
             let path = format!("prvDiaNondetectionLimits[{i}]");
-            upper_limit(&Fields::new(item, &path), scale).transpose()
+            upper_limit(&top.child(item, &path), scale).transpose()
         })
         .collect::<Result<Vec<_>, _>>()?;
 

@@ -6,15 +6,37 @@ pub(crate) mod ztf;
 use crate::DecodeError;
 use crate::avro::Datum;
 
+/// How strictly measured values are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Validation {
+    /// Non-finite or implausible measurements (a NaN flux, an MJD that is not a survey epoch) are
+    /// [`DecodeError::OutOfRange`]: the broker's default, so such packets reach the dead-letter topic.
+    #[default]
+    Strict,
+    /// Measurements are kept as the packet states them (for inspecting test fixtures such as
+    /// Rubin's simulated `fakeAlert`s); structure and identifiers are still checked.
+    Permissive,
+}
+
 /// Reads fields of one record, naming the record path in every error.
 pub(crate) struct Fields<'d, 'a> {
     pub datum: &'d Datum<'a>,
     pub path: &'d str,
+    pub validation: Validation,
 }
 
 impl<'d, 'a> Fields<'d, 'a> {
-    pub fn new(datum: &'d Datum<'a>, path: &'d str) -> Self {
-        Fields { datum, path }
+    pub fn new(datum: &'d Datum<'a>, path: &'d str, validation: Validation) -> Self {
+        Fields {
+            datum,
+            path,
+            validation,
+        }
+    }
+
+    /// A nested record, checked the same way.
+    pub fn child<'e>(&self, datum: &'e Datum<'a>, path: &'e str) -> Fields<'e, 'a> {
+        Fields::new(datum, path, self.validation)
     }
 
     fn name(&self, field: &str) -> String {
@@ -33,7 +55,7 @@ impl<'d, 'a> Fields<'d, 'a> {
         let v = d
             .as_f64()
             .ok_or_else(|| DecodeError::out_of_range(self.name(names[0]), "not a number"))?;
-        if !v.is_finite() {
+        if !v.is_finite() && self.validation == Validation::Strict {
             return Err(DecodeError::out_of_range(self.name(names[0]), v));
         }
         Ok(v)
@@ -72,7 +94,7 @@ impl<'d, 'a> Fields<'d, 'a> {
 
     /// Checks a value lies in `[lo, hi]`.
     pub fn in_range(&self, field: &str, v: f64, lo: f64, hi: f64) -> Result<f64, DecodeError> {
-        if (lo..=hi).contains(&v) {
+        if (lo..=hi).contains(&v) || self.validation == Validation::Permissive {
             Ok(v)
         } else {
             Err(DecodeError::out_of_range(self.name(field), v))

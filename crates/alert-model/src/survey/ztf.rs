@@ -3,7 +3,7 @@
 //! Field meanings: ZTF Science Data System, "ZTF Avro Alert Schema" (candidate.avsc,
 //! prv_candidate.avsc, fp_hist.avsc); Masci et al. 2019 (PASP 131, 018003).
 
-use super::{Fields, MJD_RANGE};
+use super::{Fields, MJD_RANGE, Validation};
 use crate::avro::{Datum, Record};
 use crate::{
     AB_ZERO_POINT_NJY, AbMagnitude, Alert, Band, Cutout, Cutouts, DecodeError, Detection,
@@ -18,8 +18,11 @@ pub(crate) fn is_ztf(record: &Record) -> bool {
 /// ZTF's "no value" sentinel in forced photometry (fp_hist.avsc: `forcediffimflux` −99999).
 const FP_NULL: f64 = -99_999.0;
 
-pub(crate) fn alert_from_ztf(datum: &Datum<'_>) -> Result<Alert, DecodeError> {
-    let top = Fields::new(datum, "alert");
+pub(crate) fn alert_from_ztf(
+    datum: &Datum<'_>,
+    validation: Validation,
+) -> Result<Alert, DecodeError> {
+    let top = Fields::new(datum, "alert", validation);
     let object_id = top.str(&["objectId"])?;
     let object_id = ObjectId::parse(Survey::Ztf, object_id)
         .map_err(|e| DecodeError::out_of_range("alert.objectId", e))?;
@@ -29,7 +32,7 @@ pub(crate) fn alert_from_ztf(datum: &Datum<'_>) -> Result<Alert, DecodeError> {
     let candidate_datum = top
         .get(&["candidate"])
         .ok_or_else(|| DecodeError::missing("alert.candidate"))?;
-    let candidate = detection(&Fields::new(candidate_datum, "candidate"), None)?;
+    let candidate = detection(&top.child(candidate_datum, "candidate"), None)?;
     let fallback_position = (candidate.ra, candidate.dec);
 
     let mut previous_detections = Vec::new();
@@ -37,7 +40,7 @@ pub(crate) fn alert_from_ztf(datum: &Datum<'_>) -> Result<Alert, DecodeError> {
     if let Some(prv) = top.get(&["prv_candidates"]) {
         for (i, item) in prv.items().iter().enumerate() {
             let path = format!("prv_candidates[{i}]");
-            let f = Fields::new(item, &path);
+            let f = top.child(item, &path);
             // A null candid marks a non-detection: only its limiting magnitude is meaningful.
             if f.get(&["candid"]).is_none() {
                 if let Some(limit) = upper_limit(&f)? {
@@ -53,7 +56,7 @@ pub(crate) fn alert_from_ztf(datum: &Datum<'_>) -> Result<Alert, DecodeError> {
     if let Some(fp) = top.get(&["fp_hists"]) {
         for (i, item) in fp.items().iter().enumerate() {
             let path = format!("fp_hists[{i}]");
-            if let Some(point) = forced_point(&Fields::new(item, &path))? {
+            if let Some(point) = forced_point(&top.child(item, &path))? {
                 forced_photometry.push(point);
             }
         }
