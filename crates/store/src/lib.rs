@@ -1,0 +1,18 @@
+//! The light-curve state store: objects, detections, forced photometry, upper limits and
+//! classifications behind one [`StateStore`] trait, with a Postgres implementation for production
+//! and an in-process one for the embedded demo mode.
+
+mod error;
+mod memory;
+mod model;
+mod postgres;
+mod state_store;
+
+pub use error::{MIGRATE_HINT, StoreError};
+pub use memory::MemoryStore;
+pub use model::{
+    BandCounts, Classification, LatestClassification, LightCurve, MAX_SEARCH_LIMIT,
+    NewClassification, ObjectSummary, SearchPage, SearchQuery, StoreStats, UpsertOutcome,
+};
+pub use postgres::{DEFAULT_DATABASE_URL, MIGRATOR, PgConfig, PgStore, redact};
+pub use state_store::StateStore;

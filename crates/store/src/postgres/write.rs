@@ -1,0 +1,510 @@
+//! Writes: batched alert upserts and classification records.
+//!
+//! Concurrency: two processes may write alerts of the same object at once (architecture.md,
+//! "Scale"). Each batch first creates and then locks its object rows (`FOR UPDATE`, in sorted key
+//! order, so two batches never wait on each other in a cycle), inserts measurements with
+//! `ON CONFLICT DO NOTHING`, and recomputes the object's aggregates from the measurement tables
+//! while still holding the lock. A later writer therefore sees every committed row when it
+//! recomputes, and no count can be lost.
+
+use std::collections::{HashMap, HashSet};
+
+use alert_model::{Alert, Band, Detection, ForcedPhotometry, ObjectId, Survey, UpperLimit};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::{NewClassification, StoreError, UpsertOutcome};
+
+type ObjectKey<'a> = (Survey, &'a ObjectId);
+
+fn sort_key<'a>((survey, id): &ObjectKey<'a>) -> (&'static str, &'a str) {
+    // Byte order of the text, as the `COLLATE "C"` columns order it in Postgres.
+    (survey.as_str(), id.as_str())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum ForcedKey<'a> {
+    Source(Survey, i64),
+    Epoch(Survey, &'a str, u64, Band),
+}
+
+/// The rows a batch writes, each measurement once (the first alert carrying it owns it), every
+/// list sorted by its unique key.
+struct Plan<'a> {
+    /// Distinct objects with the detection that gives their provisional position.
+    objects: Vec<(ObjectKey<'a>, &'a Detection)>,
+    detections: Vec<(usize, ObjectKey<'a>, &'a Detection)>,
+    forced: Vec<(usize, ObjectKey<'a>, &'a ForcedPhotometry)>,
+    limits: Vec<(usize, ObjectKey<'a>, &'a UpperLimit)>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(alerts: &'a [Alert]) -> Self {
+        let mut objects: HashMap<ObjectKey<'a>, &'a Detection> = HashMap::new();
+        let mut seen_det = HashSet::new();
+        let mut seen_forced = HashSet::new();
+        let mut seen_limits = HashSet::new();
+        let mut plan = Plan {
+            objects: Vec::new(),
+            detections: Vec::new(),
+            forced: Vec::new(),
+            limits: Vec::new(),
+        };
+        for (i, alert) in alerts.iter().enumerate() {
+            let key = (alert.survey, &alert.object_id);
+            objects.entry(key).or_insert(&alert.candidate);
+            for d in alert.detections() {
+                if seen_det.insert((alert.survey, d.source_id.0)) {
+                    plan.detections.push((i, key, d));
+                }
+            }
+            for f in &alert.forced_photometry {
+                if seen_forced.insert(forced_key(key, f)) {
+                    plan.forced.push((i, key, f));
+                }
+            }
+            for u in &alert.upper_limits {
+                if seen_limits.insert((key, u.mjd.0.to_bits(), u.band)) {
+                    plan.limits.push((i, key, u));
+                }
+            }
+        }
+        plan.objects = objects.into_iter().collect();
+        plan.objects
+            .sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)));
+        plan.detections
+            .sort_by_key(|(_, (s, _), d)| (s.as_str(), d.source_id.0));
+        plan.forced.sort_by(|a, b| {
+            sort_key(&a.1)
+                .cmp(&sort_key(&b.1))
+                .then(a.2.mjd.0.total_cmp(&b.2.mjd.0))
+        });
+        plan.limits.sort_by(|a, b| {
+            sort_key(&a.1)
+                .cmp(&sort_key(&b.1))
+                .then(a.2.mjd.0.total_cmp(&b.2.mjd.0))
+        });
+        plan
+    }
+}
+
+fn forced_key<'a>((survey, id): ObjectKey<'a>, f: &ForcedPhotometry) -> ForcedKey<'a> {
+    match f.source_id {
+        Some(s) => ForcedKey::Source(survey, s.0),
+        None => ForcedKey::Epoch(survey, id.as_str(), f.mjd.0.to_bits(), f.band),
+    }
+}
+
+fn survey_of(text: &str) -> Result<Survey, StoreError> {
+    text.parse()
+        .map_err(|e: String| StoreError::Corrupt(format!("survey returned by insert: {e}")))
+}
+
+fn band_of(text: &str) -> Result<Band, StoreError> {
+    Band::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("band returned by insert: {text:?}")))
+}
+
+pub async fn upsert_alerts(
+    pool: &PgPool,
+    alerts: &[Alert],
+) -> Result<Vec<UpsertOutcome>, StoreError> {
+    if alerts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let plan = Plan::new(alerts);
+    let mut counts = vec![(0u32, 0u32, 0u32); alerts.len()];
+    let mut tx = pool.begin().await?;
+    lock_objects(&mut tx, &plan).await?;
+    let mut touched: HashSet<usize> = HashSet::new();
+
+    let owners: HashMap<(Survey, i64), usize> = plan
+        .detections
+        .iter()
+        .map(|(i, (s, _), d)| ((*s, d.source_id.0), *i))
+        .collect();
+    for (survey, source_id) in insert_detections(&mut tx, &plan).await? {
+        if let Some(&i) = owners.get(&(survey_of(&survey)?, source_id)) {
+            counts[i].0 += 1;
+            touched.insert(i);
+        }
+    }
+
+    let owners: HashMap<ForcedKey<'_>, usize> = plan
+        .forced
+        .iter()
+        .map(|(i, key, f)| (forced_key(*key, f), *i))
+        .collect();
+    for (survey, object_id, source_id, mjd, band) in insert_forced(&mut tx, &plan).await? {
+        let survey = survey_of(&survey)?;
+        let key = match source_id {
+            Some(s) => ForcedKey::Source(survey, s),
+            None => ForcedKey::Epoch(survey, &object_id, mjd.to_bits(), band_of(&band)?),
+        };
+        if let Some(&i) = owners.get(&key) {
+            counts[i].1 += 1;
+            touched.insert(i);
+        }
+    }
+
+    let owners: HashMap<(Survey, &str, u64, Band), usize> = plan
+        .limits
+        .iter()
+        .map(|(i, (s, id), u)| ((*s, id.as_str(), u.mjd.0.to_bits(), u.band), *i))
+        .collect();
+    for (survey, object_id, mjd, band) in insert_limits(&mut tx, &plan).await? {
+        let key = (
+            survey_of(&survey)?,
+            object_id.as_str(),
+            mjd.to_bits(),
+            band_of(&band)?,
+        );
+        if let Some(&i) = owners.get(&key) {
+            counts[i].2 += 1;
+            touched.insert(i);
+        }
+    }
+
+    // Only objects that gained rows change, so a replay leaves the object row as it was.
+    let mut changed: Vec<ObjectKey<'_>> = touched
+        .into_iter()
+        .map(|i| (alerts[i].survey, &alerts[i].object_id))
+        .collect();
+    changed.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    changed.dedup();
+    refresh_objects(&mut tx, &changed).await?;
+    tx.commit().await?;
+    Ok(counts
+        .into_iter()
+        .map(|(d, f, u)| UpsertOutcome::new(d, f, u))
+        .collect())
+}
+
+const INSERT_OBJECTS: &str = "INSERT INTO objects (survey, object_id, ra, dec, first_mjd, last_mjd)
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $5::float8[])
+     ON CONFLICT DO NOTHING";
+const LOCK_OBJECTS: &str = "SELECT 1 FROM objects o
+     JOIN UNNEST($1::text[], $2::text[]) AS t(survey, object_id)
+       ON o.survey = t.survey AND o.object_id = t.object_id
+     ORDER BY o.survey, o.object_id FOR UPDATE OF o";
+
+async fn lock_objects(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &Plan<'_>,
+) -> Result<(), StoreError> {
+    let n = plan.objects.len();
+    let (mut surveys, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ras, mut decs, mut mjds) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for ((survey, id), d) in &plan.objects {
+        surveys.push(survey.as_str());
+        ids.push(id.as_str());
+        ras.push(d.ra);
+        decs.push(d.dec);
+        mjds.push(d.mjd.0);
+    }
+    // Provisional aggregates for new objects; `refresh_objects` sets the real ones.
+    sqlx::query(INSERT_OBJECTS)
+        .bind(&surveys)
+        .bind(&ids)
+        .bind(&ras)
+        .bind(&decs)
+        .bind(&mjds)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(LOCK_OBJECTS)
+        .bind(&surveys)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+const INSERT_DETECTIONS: &str = "INSERT INTO detections (survey, source_id, object_id, mjd, band,
+         ra, dec, flux, flux_err, mag, mag_err, real_bogus, deep_real_bogus, reliability,
+         n_bad_pixels, fwhm, zero_point, program_id, snr, flagged)
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::float8[], $5::text[],
+         $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[], $11::float8[],
+         $12::float8[], $13::float8[], $14::float8[], $15::int8[], $16::float8[], $17::float8[],
+         $18::int8[], $19::float8[], $20::bool[])
+     ON CONFLICT (survey, source_id) DO NOTHING
+     RETURNING survey, source_id";
+
+async fn insert_detections(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &Plan<'_>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    if plan.detections.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = &plan.detections;
+    let col = |f: fn(&Detection) -> f64| rows.iter().map(|(_, _, d)| f(d)).collect::<Vec<f64>>();
+    let opt = |f: fn(&Detection) -> Option<f64>| {
+        rows.iter()
+            .map(|(_, _, d)| f(d))
+            .collect::<Vec<Option<f64>>>()
+    };
+    let opt_int = |f: fn(&Detection) -> Option<i64>| {
+        rows.iter()
+            .map(|(_, _, d)| f(d))
+            .collect::<Vec<Option<i64>>>()
+    };
+    let returned: Vec<(String, i64)> = sqlx::query_as(INSERT_DETECTIONS)
+        .bind(
+            rows.iter()
+                .map(|(_, (s, _), _)| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, _, d)| d.source_id.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, (_, id), _)| id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|d| d.mjd.0))
+        .bind(
+            rows.iter()
+                .map(|(_, _, d)| d.band.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(col(|d| d.ra))
+        .bind(col(|d| d.dec))
+        .bind(col(|d| d.flux.0))
+        .bind(col(|d| d.flux_err.0))
+        .bind(opt(|d| d.mag.map(|m| m.mag)))
+        .bind(opt(|d| d.mag.map(|m| m.err)))
+        .bind(opt(|d| d.quality.real_bogus))
+        .bind(opt(|d| d.quality.deep_real_bogus))
+        .bind(opt(|d| d.quality.reliability))
+        .bind(opt_int(|d| d.quality.n_bad_pixels))
+        .bind(opt(|d| d.quality.fwhm))
+        .bind(opt(|d| d.quality.zero_point))
+        .bind(opt_int(|d| d.quality.program_id))
+        .bind(opt(|d| d.quality.snr))
+        .bind(
+            rows.iter()
+                .map(|(_, _, d)| d.quality.flagged)
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(returned)
+}
+
+// No conflict target: either partial unique index (by source id, or by epoch when there is no
+// id) makes a point a duplicate.
+const INSERT_FORCED: &str = "INSERT INTO forced_photometry (survey, object_id, source_id, mjd,
+         band, flux, flux_err, status)
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::float8[], $5::text[],
+         $6::float8[], $7::float8[], $8::text[])
+     ON CONFLICT DO NOTHING
+     RETURNING survey, object_id, source_id, mjd, band";
+
+type ForcedReturn = (String, String, Option<i64>, f64, String);
+
+async fn insert_forced(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &Plan<'_>,
+) -> Result<Vec<ForcedReturn>, StoreError> {
+    if plan.forced.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = &plan.forced;
+    let returned: Vec<ForcedReturn> = sqlx::query_as(INSERT_FORCED)
+        .bind(
+            rows.iter()
+                .map(|(_, (s, _), _)| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, (_, id), _)| id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, _, f)| f.source_id.map(|s| s.0))
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|(_, _, f)| f.mjd.0).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|(_, _, f)| f.band.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|(_, _, f)| f.flux.0).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|(_, _, f)| f.flux_err.0)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, _, f)| f.status.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(returned)
+}
+
+const INSERT_LIMITS: &str = "INSERT INTO upper_limits (survey, object_id, mjd, band, limiting_mag)
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::text[], $5::float8[])
+     ON CONFLICT DO NOTHING
+     RETURNING survey, object_id, mjd, band";
+
+async fn insert_limits(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &Plan<'_>,
+) -> Result<Vec<(String, String, f64, String)>, StoreError> {
+    if plan.limits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = &plan.limits;
+    let returned = sqlx::query_as(INSERT_LIMITS)
+        .bind(
+            rows.iter()
+                .map(|(_, (s, _), _)| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, (_, id), _)| id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|(_, _, u)| u.mjd.0).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|(_, _, u)| u.band.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|(_, _, u)| u.limiting_mag)
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(returned)
+}
+
+// Aggregates come from the measurement tables, never from increments, so they are right whatever
+// order concurrent writers committed in. The position is the latest detection's.
+const REFRESH_OBJECTS: &str = "WITH touched AS (
+         SELECT * FROM UNNEST($1::text[], $2::text[]) AS t(survey, object_id)
+     ), det AS (
+         SELECT d.survey, d.object_id, count(*)::int AS n,
+             count(*) FILTER (WHERE d.band = 'u')::int AS nu,
+             count(*) FILTER (WHERE d.band = 'g')::int AS ng,
+             count(*) FILTER (WHERE d.band = 'r')::int AS nr,
+             count(*) FILTER (WHERE d.band = 'i')::int AS ni,
+             count(*) FILTER (WHERE d.band = 'z')::int AS nz,
+             count(*) FILTER (WHERE d.band = 'y')::int AS ny,
+             min(d.mjd) AS first_mjd, max(d.mjd) AS last_mjd,
+             (array_agg(d.ra ORDER BY d.mjd DESC, d.source_id DESC))[1] AS ra,
+             (array_agg(d.dec ORDER BY d.mjd DESC, d.source_id DESC))[1] AS dec
+         FROM detections d JOIN touched t ON d.survey = t.survey AND d.object_id = t.object_id
+         GROUP BY d.survey, d.object_id
+     ), fp AS (
+         SELECT f.survey, f.object_id, count(*)::int AS n
+         FROM forced_photometry f JOIN touched t ON f.survey = t.survey AND f.object_id = t.object_id
+         GROUP BY f.survey, f.object_id
+     ), ul AS (
+         SELECT u.survey, u.object_id, count(*)::int AS n
+         FROM upper_limits u JOIN touched t ON u.survey = t.survey AND u.object_id = t.object_id
+         GROUP BY u.survey, u.object_id
+     )
+     UPDATE objects o SET
+         ra = coalesce(det.ra, o.ra), dec = coalesce(det.dec, o.dec),
+         first_mjd = coalesce(det.first_mjd, o.first_mjd),
+         last_mjd = coalesce(det.last_mjd, o.last_mjd),
+         n_detections = coalesce(det.n, 0),
+         n_det_u = coalesce(det.nu, 0), n_det_g = coalesce(det.ng, 0),
+         n_det_r = coalesce(det.nr, 0), n_det_i = coalesce(det.ni, 0),
+         n_det_z = coalesce(det.nz, 0), n_det_y = coalesce(det.ny, 0),
+         n_forced_photometry = coalesce(fp.n, 0),
+         n_upper_limits = coalesce(ul.n, 0),
+         updated_at = now()
+     FROM touched t
+         LEFT JOIN det ON det.survey = t.survey AND det.object_id = t.object_id
+         LEFT JOIN fp ON fp.survey = t.survey AND fp.object_id = t.object_id
+         LEFT JOIN ul ON ul.survey = t.survey AND ul.object_id = t.object_id
+     WHERE o.survey = t.survey AND o.object_id = t.object_id";
+
+async fn refresh_objects(
+    tx: &mut Transaction<'_, Postgres>,
+    objects: &[ObjectKey<'_>],
+) -> Result<(), StoreError> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(REFRESH_OBJECTS)
+        .bind(objects.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+        .bind(
+            objects
+                .iter()
+                .map(|(_, id)| id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+// The insert and the object's "latest" columns change together in one statement; a replay
+// inserts nothing and so updates nothing.
+const RECORD_CLASSIFICATION: &str = "WITH ins AS (
+         INSERT INTO classifications (survey, object_id, source_id, model_name, model_version,
+             probabilities, top_level_probabilities, predicted_class, probability, uncertainty,
+             anomaly_score)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (survey, object_id, source_id, model_name, model_version) DO NOTHING
+         RETURNING survey, object_id, predicted_class, probability, anomaly_score, model_name,
+             model_version, created_at
+     ), upd AS (
+         UPDATE objects o SET latest_class = ins.predicted_class,
+             latest_probability = ins.probability, latest_anomaly_score = ins.anomaly_score,
+             latest_model_name = ins.model_name, latest_model_version = ins.model_version,
+             classified_at = ins.created_at, updated_at = ins.created_at
+         FROM ins WHERE o.survey = ins.survey AND o.object_id = ins.object_id
+         RETURNING 1
+     )
+     SELECT count(*) FROM ins";
+
+pub async fn record_classification(
+    pool: &PgPool,
+    c: &NewClassification,
+) -> Result<bool, StoreError> {
+    let result: Result<i64, sqlx::Error> = sqlx::query_scalar(RECORD_CLASSIFICATION)
+        .bind(c.survey.as_str())
+        .bind(c.object_id.as_str())
+        .bind(c.source_id.0)
+        .bind(&c.model_name)
+        .bind(&c.model_version)
+        .bind(Json(&c.probabilities))
+        .bind(Json(&c.top_level_probabilities))
+        .bind(&c.predicted_class)
+        .bind(c.probability)
+        .bind(c.uncertainty)
+        .bind(c.anomaly_score)
+        .fetch_one(pool)
+        .await;
+    match result {
+        Ok(inserted) => Ok(inserted > 0),
+        // 23503 foreign_key_violation: the object has no stored alert.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23503") => {
+            Err(StoreError::UnknownObject {
+                survey: c.survey,
+                object_id: c.object_id.clone(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
