@@ -207,7 +207,7 @@ pub fn ztf_packet(alert: &Alert) -> Result<Vec<u8>, EncodeError> {
         ),
         (
             "fp_hists",
-            opt((!forced.is_empty()).then(|| Value::Array(forced))),
+            opt((!forced.is_empty()).then_some(Value::Array(forced))),
         ),
         ("cutoutScience", cutout(&alert.cutouts.science)),
         ("cutoutTemplate", cutout(&alert.cutouts.template)),

@@ -204,8 +204,8 @@ fn read_blocks<'a>(
         } else {
             count as u64
         };
-        if min_item > 0 {
-            if count > (c.remaining() / min_item) as u64 {
+        if let Some(max_items) = c.remaining().checked_div(min_item) {
+            if count > max_items as u64 {
                 return Err(DecodeError::Truncated(format!(
                     "block of {count} items, only {} bytes left",
                     c.remaining()
