@@ -1,0 +1,208 @@
+//! Physical light-curve models. Each model gives, at an observer-frame time and an effective
+//! wavelength, the true difference flux against the reference (template) epoch and the total flux
+//! at the position (for saturation and photon noise), both in nJy.
+
+pub(crate) mod anomaly;
+pub(crate) mod eruptive;
+pub(crate) mod periodic;
+pub(crate) mod stochastic;
+pub(crate) mod supernova;
+
+use alert_model::{AB_ZERO_POINT_NJY, Survey};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use crate::Class;
+
+/// The random generator every model draws from (one ChaCha stream per object).
+pub(crate) type SimRng = ChaCha8Rng;
+
+/// True fluxes at one epoch and wavelength.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fluxes {
+    /// Difference flux: source now minus source in the reference image (nJy).
+    pub diff: f64,
+    /// Total flux of the source at the position now (nJy), host/template included.
+    pub total: f64,
+}
+
+/// What a model needs to know about where and when it is observed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context {
+    pub survey: Survey,
+    /// First and last MJD of the simulated window.
+    pub t_start: f64,
+    pub t_end: f64,
+}
+
+impl Context {
+    /// Brightest and faintest apparent magnitudes worth simulating for a steady source on this
+    /// survey: from just below saturation to about the single-visit depth.
+    pub fn magnitude_range(&self) -> (f64, f64) {
+        match self.survey {
+            Survey::Ztf => (13.0, 20.5),
+            Survey::Lsst => (17.0, 24.5),
+        }
+    }
+
+    /// A peak apparent magnitude a survey's transient sample reaches (magnitude-limited:
+    /// ZTF alerts reach ≈ 19.5–20.5 at peak; LSST ≈ 23–24.5).
+    pub fn transient_limit(&self, rng: &mut SimRng) -> f64 {
+        match self.survey {
+            Survey::Ztf => uniform(rng, 18.8, 20.4),
+            Survey::Lsst => uniform(rng, 22.5, 24.5),
+        }
+    }
+}
+
+/// One simulated source model.
+#[derive(Debug, Clone)]
+pub(crate) enum Model {
+    Transient(supernova::TransientModel),
+    Drw(stochastic::DrwModel),
+    Yso(eruptive::YsoModel),
+    Cv(eruptive::CvModel),
+    Periodic(periodic::PeriodicModel),
+    Microlensing(anomaly::MicrolensingModel),
+}
+
+impl Model {
+    /// Fluxes at observer-frame MJD `t` and effective wavelength `lambda` (Å). Stateful models
+    /// (random walks) must be called in non-decreasing time order.
+    pub fn eval(&mut self, t: f64, lambda: f64, rng: &mut SimRng) -> Fluxes {
+        match self {
+            Model::Transient(m) => m.eval(t, lambda),
+            Model::Drw(m) => m.eval(t, lambda, rng),
+            Model::Yso(m) => m.eval(t, lambda, rng),
+            Model::Cv(m) => m.eval(t, lambda),
+            Model::Periodic(m) => m.eval(t, lambda, rng),
+            Model::Microlensing(m) => m.eval(t, lambda),
+        }
+    }
+}
+
+/// Draws a model of `class` for the window in `ctx`; returns it with its redshift, where the class
+/// is extragalactic.
+pub(crate) fn sample(class: Class, ctx: &Context, rng: &mut SimRng) -> (Model, Option<f64>) {
+    match class {
+        Class::SnIa | Class::SnIbc | Class::SnII | Class::Slsn => {
+            let m = supernova::sample(class, ctx, rng);
+            let z = m.redshift();
+            (Model::Transient(m), Some(z))
+        }
+        Class::Tde | Class::Kilonova | Class::Pisn => {
+            let m = anomaly::sample_transient(class, ctx, rng);
+            let z = m.redshift();
+            (Model::Transient(m), Some(z))
+        }
+        Class::Microlensing => (
+            Model::Microlensing(anomaly::MicrolensingModel::sample(ctx, rng)),
+            None,
+        ),
+        Class::Qso | Class::Agn | Class::Blazar => {
+            let m = stochastic::DrwModel::sample(class, ctx, rng);
+            let z = m.redshift();
+            (Model::Drw(m), Some(z))
+        }
+        Class::Yso => (Model::Yso(eruptive::YsoModel::sample(ctx, rng)), None),
+        Class::CvNova => (Model::Cv(eruptive::CvModel::sample(ctx, rng)), None),
+        Class::Lpv | Class::E | Class::Dsct | Class::Rrl | Class::Cep | Class::PeriodicOther => (
+            Model::Periodic(periodic::PeriodicModel::sample(class, ctx, rng)),
+            None,
+        ),
+    }
+}
+
+/// Flux in nJy of an AB magnitude.
+#[inline]
+pub(crate) fn mag_to_njy(mag: f64) -> f64 {
+    10f64.powf(-0.4 * (mag - AB_ZERO_POINT_NJY))
+}
+
+/// Reference wavelength of every model's "g" quantities (Å; ZTF g, Bellm et al. 2019).
+pub(crate) const LAMBDA_G: f64 = 4800.0;
+/// ZTF r effective wavelength (Å), the other end of a g − r colour.
+const LAMBDA_R: f64 = 6400.0;
+
+/// Position of `lambda` on a colour axis where g is 0 and r is 1 (logarithmic in wavelength,
+/// clamped to −1.5 … 2 so that extrapolation to u or y stays tame).
+#[inline]
+pub(crate) fn colour_axis(lambda: f64) -> f64 {
+    ((lambda / LAMBDA_G).ln() / (LAMBDA_R / LAMBDA_G).ln()).clamp(-1.5, 2.0)
+}
+
+/// Flux ratio F(λ)/F(g) of a source with colour `g_minus_r` (mag): a power law in wavelength
+/// through g and r.
+#[inline]
+pub(crate) fn colour_factor(g_minus_r: f64, lambda: f64) -> f64 {
+    10f64.powf(0.4 * g_minus_r * colour_axis(lambda))
+}
+
+#[inline]
+pub(crate) fn uniform(rng: &mut SimRng, lo: f64, hi: f64) -> f64 {
+    lo + (hi - lo) * rng.random::<f64>()
+}
+
+/// A magnitude in `[bright, faint]` from number counts N(< m) ∝ 10^(slope·m): Galactic stars
+/// have slope ≈ 0.3 at these magnitudes (Bahcall & Soneira 1980, ApJS 44, 73), so most sources
+/// sit near the faint end, as in a real alert stream.
+pub(crate) fn counts_magnitude(rng: &mut SimRng, bright: f64, faint: f64, slope: f64) -> f64 {
+    let lo = 10f64.powf(slope * (bright - faint));
+    let x = uniform(rng, lo, 1.0);
+    faint + x.log10() / slope
+}
+
+#[inline]
+pub(crate) fn log_uniform(rng: &mut SimRng, lo: f64, hi: f64) -> f64 {
+    (lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f64>()).exp()
+}
+
+#[inline]
+pub(crate) fn normal(rng: &mut SimRng, mean: f64, sigma: f64) -> f64 {
+    mean + sigma * rng.sample::<f64, _>(StandardNormal)
+}
+
+/// A normal draw clamped to `[lo, hi]`.
+#[inline]
+pub(crate) fn normal_clamped(rng: &mut SimRng, mean: f64, sigma: f64, lo: f64, hi: f64) -> f64 {
+    normal(rng, mean, sigma).clamp(lo, hi)
+}
+
+/// Exact Ornstein–Uhlenbeck (damped random walk) process on irregular times: with
+/// a = e^(−Δt/τ), x(t+Δt) = a·x(t) + N(0, σ²(1 − a²)) (Kelly et al. 2009, ApJ 698, 895, eq. A5;
+/// stationary variance σ² = SF∞²/2, MacLeod et al. 2010, ApJ 721, 1014).
+#[derive(Debug, Clone)]
+pub(crate) struct Ou {
+    pub tau: f64,
+    /// Stationary standard deviation (σ = SF∞/√2).
+    pub sigma: f64,
+    state: Option<(f64, f64)>,
+}
+
+impl Ou {
+    pub fn new(tau: f64, sigma: f64) -> Self {
+        Ou {
+            tau,
+            sigma,
+            state: None,
+        }
+    }
+
+    /// The process at `t` (non-decreasing calls; the same `t` returns the same value).
+    pub fn at(&mut self, t: f64, rng: &mut SimRng) -> f64 {
+        let x = match self.state {
+            None => normal(rng, 0.0, self.sigma),
+            Some((t_prev, x_prev)) => {
+                let dt = (t - t_prev).max(0.0);
+                if dt == 0.0 {
+                    return x_prev;
+                }
+                let a = (-dt / self.tau).exp();
+                a * x_prev + normal(rng, 0.0, self.sigma * (1.0 - a * a).sqrt())
+            }
+        };
+        self.state = Some((t, x));
+        x
+    }
+}
