@@ -1,7 +1,8 @@
 //! Labelled light curves and alert packets from physical models, sampled on survey cadences.
 //!
 //! [`simulate`] draws objects of each [`Class`] on ZTF or Rubin cadences, depths and noise;
-//! [`write_csv`] writes them for training; [`alerts_for`] turns one into the alerts a broker sees.
+//! [`write_csv`] writes them for training; [`alerts_for`] turns one into the alerts a broker sees
+//! and [`write_packets`] writes those as ZTF / Rubin Avro packets.
 
 mod alerts;
 mod class;
@@ -16,7 +17,10 @@ use rand::SeedableRng;
 
 pub use alerts::alerts_for;
 pub use class::{Class, TopLevel, UnknownClass};
-pub use output::{CsvPaths, OutputError, write_csv};
+pub use output::{
+    CsvPaths, LABELS_HEADER, LIGHTCURVES_HEADER, OutputError, UPPER_LIMITS_HEADER, write_csv,
+    write_packets,
+};
 pub use survey::CadenceConfig;
 
 use models::{Context, SimRng};

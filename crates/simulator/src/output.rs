@@ -21,6 +21,14 @@ pub enum OutputError {
     },
     #[error("cannot write {path}: {source}")]
     Csv { path: PathBuf, source: csv::Error },
+    #[error("object {0}")]
+    InvalidId(#[from] alert_model::InvalidObjectId),
+    #[error("cannot encode alert {source_id} of {object_id}: {source}")]
+    Encode {
+        object_id: String,
+        source_id: i64,
+        source: alert_model::encode::EncodeError,
+    },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -82,6 +90,38 @@ pub fn write_csv(dir: &Path, objects: &[SimulatedObject]) -> Result<CsvPaths, Ou
         }
         Ok(())
     })?;
+    Ok(paths)
+}
+
+/// Writes one packet per alert of every object into `dir` (created if needed), as the survey's
+/// stream carries it ([`alert_model::encode::survey_packet`]): ZTF alerts as Avro container files,
+/// Rubin alerts Confluent-framed with the simulated schema id
+/// ([`alert_model::encode::SIM_LSST_SCHEMA_ID`]). Files are named `<candid>.avro` (ZTF) or
+/// `<diaSourceId>.avro` (Rubin), like the real packet archives. Returns the paths in order.
+pub fn write_packets(dir: &Path, objects: &[SimulatedObject]) -> Result<Vec<PathBuf>, OutputError> {
+    std::fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths = Vec::new();
+    for object in objects {
+        for alert in crate::alerts_for(object)? {
+            let source_id = alert.source_id().0;
+            let bytes = alert_model::encode::survey_packet(&alert).map_err(|source| {
+                OutputError::Encode {
+                    object_id: object.object_id.clone(),
+                    source_id,
+                    source,
+                }
+            })?;
+            let path = dir.join(format!("{source_id}.avro"));
+            std::fs::write(&path, bytes).map_err(|source| OutputError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            paths.push(path);
+        }
+    }
     Ok(paths)
 }
 
