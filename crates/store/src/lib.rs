@@ -2,13 +2,16 @@
 //! classifications behind one [`StateStore`] trait, with a Postgres implementation for production
 //! and an in-process one for the embedded demo mode.
 
+pub mod bench;
 mod error;
+mod ingest;
 mod memory;
 mod model;
 mod postgres;
 mod state_store;
 
 pub use error::{MIGRATE_HINT, StoreError};
+pub use ingest::{INGEST_BATCH, IngestFailure, IngestProgress, IngestSummary, ingest_files};
 pub use memory::MemoryStore;
 pub use model::{
     BandCounts, Classification, LatestClassification, LightCurve, MAX_SEARCH_LIMIT,

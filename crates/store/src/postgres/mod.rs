@@ -34,6 +34,11 @@ impl PgStore {
     /// Does not touch the schema: call [`PgStore::migrate`] (the `deeprubin migrate` command).
     pub async fn connect(config: &PgConfig) -> Result<Self, StoreError> {
         let url = redact(&config.database_url);
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Config(format!(
+                "database url {url}: expected postgres://user@host:port/database"
+            )));
+        }
         let options = PgConnectOptions::from_str(&config.database_url)
             .map_err(|e| StoreError::Config(format!("database url {url}: {e}")))?
             .application_name("deeprubin")

@@ -123,7 +123,8 @@ pub async fn upsert_alerts(
         .iter()
         .map(|(i, (s, _), d)| ((*s, d.source_id.0), *i))
         .collect();
-    for (survey, source_id) in insert_detections(&mut tx, &plan).await? {
+    let inserted = insert_detections(&mut tx, &plan).await?;
+    for (survey, source_id) in inserted {
         if let Some(&i) = owners.get(&(survey_of(&survey)?, source_id)) {
             counts[i].0 += 1;
             touched.insert(i);
