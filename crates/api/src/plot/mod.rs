@@ -96,7 +96,7 @@ pub fn draw<DB: DrawingBackend>(
     };
 
     let mut chart = ChartBuilder::on(root)
-        .caption(title, ("sans-serif", 27))
+        .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(48)
         .y_label_area_size(72)
