@@ -1,0 +1,467 @@
+//! The consume loop: poll → decode → store → publish → commit, one bounded batch at a time.
+//!
+//! Offsets are committed only after every message of the batch is stored and its event (or its
+//! dead letter) is acknowledged by the broker: at-least-once delivery, and since the store is
+//! idempotent, exactly-once effect. Only one batch is in flight, so a slow store or broker slows
+//! polling down (back-pressure) instead of filling memory.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use alert_model::{Alert, AlertDecoder, DecodeError, Survey};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use store::StateStore;
+use tokio::sync::watch;
+
+use crate::config::ConsumerConfig;
+use crate::event::{EventEncoder, ObjectUpdate};
+use crate::metrics::PipelineMetrics;
+use crate::retry::Backoff;
+use crate::sink::{OutputRecord, Sink};
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// SIGTERM/SIGINT (or the caller's shutdown signal): the in-flight batch was finished.
+    Shutdown,
+    /// Nothing to read for `exit_when_idle_secs`.
+    Idle,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("output event: {0}")]
+    Encode(#[from] crate::event::EventEncodeError),
+    #[error(
+        "shut down while the store or broker was unavailable; the batch was not committed and will be redelivered"
+    )]
+    ShutdownDuringOutage,
+}
+
+/// Counters of one run, for summaries and tests. A message may hold several alerts (ZTF
+/// container files can), so messages and alerts are counted apart:
+/// `consumed = messages_stored + dead_lettered` and `stored = published`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunTotals {
+    /// Input messages read.
+    pub consumed: u64,
+    /// Input messages whose every alert was stored and published.
+    pub messages_stored: u64,
+    /// Alerts stored.
+    pub stored: u64,
+    /// Output events published (one per stored alert).
+    pub published: u64,
+    /// Input messages sent to the dead-letter topic.
+    pub dead_lettered: u64,
+}
+
+pub struct Pipeline {
+    pub config: ConsumerConfig,
+    pub consumer: Arc<StreamConsumer>,
+    pub sink: Sink,
+    pub store: Arc<dyn StateStore>,
+    pub decoder: Arc<AlertDecoder>,
+    pub metrics: PipelineMetrics,
+    pub encoder: EventEncoder,
+}
+
+/// A decoded message: its alerts, or why it is a dead letter.
+enum Decoded {
+    Alerts(Vec<Alert>),
+    Dead { kind: &'static str, reason: String },
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Pipeline {
+    /// Runs until shutdown or idleness; returns what it did.
+    pub async fn run(
+        &self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(StopReason, RunTotals), PipelineError> {
+        let cfg = &self.config.pipeline;
+        let max_wait = Duration::from_millis(cfg.max_batch_wait_ms);
+        let idle_limit = cfg.exit_when_idle_secs.map(Duration::from_secs_f64);
+        let mut totals = RunTotals::default();
+        let mut last_message = Instant::now();
+        loop {
+            let mut batch: Vec<OwnedMessage> = Vec::with_capacity(cfg.batch_size);
+            let mut deadline: Option<Instant> = None;
+            let mut stop = None;
+            while batch.len() < cfg.batch_size {
+                let wait = match deadline {
+                    Some(d) => d.saturating_duration_since(Instant::now()),
+                    None => idle_limit
+                        .map(|l| l.saturating_sub(last_message.elapsed()))
+                        .unwrap_or(Duration::from_secs(3600)),
+                };
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => { stop = Some(StopReason::Shutdown); break; }
+                    polled = tokio::time::timeout(wait, self.consumer.recv()) => match polled {
+                        Ok(Ok(message)) => {
+                            batch.push(message.detach());
+                            last_message = Instant::now();
+                            deadline.get_or_insert_with(|| Instant::now() + max_wait);
+                        }
+                        Ok(Err(e)) => {
+                            // Broker trouble while polling: librdkafka reconnects by itself.
+                            tracing::warn!(error = %e, "poll failed");
+                            self.metrics.retried("poll");
+                            tokio::time::sleep(Duration::from_millis(cfg.retry_initial_ms)).await;
+                        }
+                        Err(_) if batch.is_empty() => {
+                            // Idle means caught up on assigned partitions: the time spent joining
+                            // the group does not count.
+                            if !self.has_assignment() {
+                                last_message = Instant::now();
+                            } else if idle_limit.is_some_and(|l| last_message.elapsed() >= l) {
+                                stop = Some(StopReason::Idle);
+                            }
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let done = self.process(batch, &mut shutdown).await?;
+                totals.consumed += done.consumed;
+                totals.stored += done.stored;
+                totals.messages_stored += done.messages_stored;
+                totals.published += done.published;
+                totals.dead_lettered += done.dead_lettered;
+            }
+            if *shutdown.borrow() {
+                stop = Some(StopReason::Shutdown);
+            }
+            if let Some(reason) = stop {
+                tracing::info!(?reason, ?totals, "consumer stopping");
+                return Ok((reason, totals));
+            }
+        }
+    }
+
+    /// Decode, store, publish, then commit one batch.
+    async fn process(
+        &self,
+        batch: Vec<OwnedMessage>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<RunTotals, PipelineError> {
+        let survey = self.config.input.survey;
+        let label = survey.as_str();
+        let ingest_start = now_ms();
+        self.metrics.consumed(label, batch.len());
+        self.metrics.batch(batch.len());
+
+        let started = Instant::now();
+        let decoded = self.decode(&batch, survey, shutdown).await?;
+        self.metrics
+            .stage("decode", started.elapsed().as_secs_f64());
+
+        // Dead letters first: they are final for their message.
+        let mut totals = RunTotals {
+            consumed: batch.len() as u64,
+            ..RunTotals::default()
+        };
+        let started = Instant::now();
+        for (message, outcome) in batch.iter().zip(&decoded) {
+            if let Decoded::Dead { kind, reason } = outcome {
+                tracing::warn!(
+                    topic = message.topic(),
+                    partition = message.partition(),
+                    offset = message.offset(),
+                    kind,
+                    reason,
+                    "dead letter"
+                );
+                self.dead_letter(message, kind, reason, shutdown).await?;
+                self.metrics.dead_lettered(label, kind);
+                totals.dead_lettered += 1;
+            }
+        }
+        self.metrics
+            .stage("dead_letter", started.elapsed().as_secs_f64());
+
+        let mut alerts: Vec<(&OwnedMessage, Alert)> = Vec::new();
+        let mut decoded_messages = 0u64;
+        for (message, outcome) in batch.iter().zip(decoded) {
+            if let Decoded::Alerts(list) = outcome {
+                decoded_messages += 1;
+                alerts.extend(list.into_iter().map(|a| (message, a)));
+            }
+        }
+
+        let started = Instant::now();
+        let rejected = self.store(&alerts, shutdown).await?;
+        self.metrics.stage("store", started.elapsed().as_secs_f64());
+        // A message with an alert the store refused goes to the dead-letter topic whole.
+        let mut refused_messages = BTreeMap::new();
+        for (index, reason) in &rejected {
+            let message = alerts[*index].0;
+            refused_messages
+                .entry((message.topic(), message.partition(), message.offset()))
+                .or_insert((message, reason));
+        }
+        for (message, reason) in refused_messages.values() {
+            self.dead_letter(message, "store_rejected", reason, shutdown)
+                .await?;
+            self.metrics.dead_lettered(label, "store_rejected");
+            totals.dead_lettered += 1;
+        }
+        totals.messages_stored = decoded_messages - refused_messages.len() as u64;
+        let stored: Vec<&(&OwnedMessage, Alert)> = alerts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !rejected.contains_key(i))
+            .map(|(_, a)| a)
+            .collect();
+        totals.stored = stored.len() as u64;
+        self.metrics.stored(label, stored.len());
+
+        let started = Instant::now();
+        let mut records = Vec::with_capacity(stored.len());
+        let mut input_times = Vec::with_capacity(stored.len());
+        for (message, alert) in &stored {
+            let input_ms = message.timestamp().to_millis();
+            let mut event = ObjectUpdate::for_alert(alert, input_ms, ingest_start);
+            event.published_ms = now_ms();
+            input_times.push(input_ms);
+            records.push(OutputRecord {
+                key: event.object_id.clone(),
+                payload: self.encoder.encode(&event)?,
+            });
+        }
+        self.publish(&records, shutdown).await?;
+        let published_at = now_ms();
+        for input_ms in input_times.into_iter().flatten() {
+            self.metrics
+                .end_to_end((published_at - input_ms).max(0) as f64 / 1000.0);
+        }
+        totals.published = records.len() as u64;
+        self.metrics.published(label, records.len());
+        self.metrics
+            .stage("publish", started.elapsed().as_secs_f64());
+
+        let started = Instant::now();
+        self.commit(&batch, shutdown).await?;
+        self.metrics
+            .stage("commit", started.elapsed().as_secs_f64());
+        Ok(totals)
+    }
+
+    /// Decodes on the blocking pool (CPU work off the async workers). Transient failures (the
+    /// schema registry is down) are retried; everything else becomes a dead letter.
+    async fn decode(
+        &self,
+        batch: &[OwnedMessage],
+        survey: Survey,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Vec<Decoded>, PipelineError> {
+        let mut backoff = self.backoff();
+        loop {
+            let payloads: Vec<Option<Vec<u8>>> = batch
+                .iter()
+                .map(|m| m.payload().map(<[u8]>::to_vec))
+                .collect();
+            let decoder = Arc::clone(&self.decoder);
+            let result = tokio::task::spawn_blocking(move || {
+                payloads
+                    .iter()
+                    .map(|p| match p {
+                        None => Err(DecodeError::NotAvro("empty message (no payload)".into())),
+                        Some(bytes) => decoder.decode(bytes),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await;
+            let results = match result {
+                Ok(r) => r,
+                Err(join) => {
+                    // A panic in the decoder is a bug; keep the process up, but say it loudly.
+                    tracing::error!(error = %join, "decoder task failed");
+                    vec![Err(DecodeError::Corrupt("decoder task failed".into())); batch.len()]
+                }
+            };
+            if let Some(e) = results
+                .iter()
+                .find_map(|r| r.as_ref().err().filter(|e| e.is_transient()))
+            {
+                tracing::warn!(error = %e, "transient decode failure; retrying the batch");
+                self.metrics.retried("decode");
+                self.metrics.set_healthy(false);
+                backoff.wait(shutdown).await?;
+                continue;
+            }
+            return Ok(results
+                .into_iter()
+                .map(|r| match r {
+                    Ok(alerts) => match alerts.iter().find(|a| a.survey != survey) {
+                        Some(other) => Decoded::Dead {
+                            kind: "unexpected_survey",
+                            reason: format!("a {} alert on a {} stream", other.survey, survey),
+                        },
+                        None => Decoded::Alerts(alerts),
+                    },
+                    Err(e) => Decoded::Dead {
+                        kind: e.kind(),
+                        reason: e.to_string(),
+                    },
+                })
+                .collect());
+        }
+    }
+
+    /// Stores the batch, retrying transient failures until the store answers. A batch the store
+    /// refuses for good is split: the alerts it refuses alone are returned (index → reason).
+    async fn store(
+        &self,
+        alerts: &[(&OwnedMessage, Alert)],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<BTreeMap<usize, String>, PipelineError> {
+        let mut rejected = BTreeMap::new();
+        if alerts.is_empty() {
+            return Ok(rejected);
+        }
+        let batch: Vec<Alert> = alerts.iter().map(|(_, a)| a.clone()).collect();
+        match self.retry_store(&batch, shutdown).await? {
+            Ok(()) => return Ok(rejected),
+            Err(e) => tracing::warn!(error = %e, "store refused the batch; storing alert by alert"),
+        }
+        for (i, alert) in batch.iter().enumerate() {
+            if let Err(e) = self
+                .retry_store(std::slice::from_ref(alert), shutdown)
+                .await?
+            {
+                rejected.insert(i, e.to_string());
+            }
+        }
+        Ok(rejected)
+    }
+
+    /// Ok(Ok) stored; Ok(Err) refused for a non-transient reason; Err only on shutdown.
+    async fn retry_store(
+        &self,
+        batch: &[Alert],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Result<(), store::StoreError>, PipelineError> {
+        let mut backoff = self.backoff();
+        loop {
+            match self.store.upsert_alerts(batch).await {
+                Ok(_) => {
+                    self.metrics.set_healthy(true);
+                    return Ok(Ok(()));
+                }
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "store unavailable; retrying");
+                    self.metrics.retried("store");
+                    self.metrics.set_healthy(false);
+                    backoff.wait(shutdown).await?;
+                }
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        records: &[OutputRecord],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), PipelineError> {
+        let topic = &self.config.kafka.output_topic;
+        let mut backoff = self.backoff();
+        loop {
+            match self.sink.publish(topic, records).await {
+                Ok(()) => {
+                    self.metrics.set_healthy(true);
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, topic, "publish failed; retrying");
+                    self.metrics.retried("publish");
+                    self.metrics.set_healthy(false);
+                    backoff.wait(shutdown).await?;
+                }
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        message: &OwnedMessage,
+        kind: &str,
+        reason: &str,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), PipelineError> {
+        let topic = &self.config.kafka.dead_letter_topic;
+        let mut backoff = self.backoff();
+        loop {
+            match self.sink.dead_letter(topic, message, kind, reason).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, topic, "dead-letter publish failed; retrying");
+                    self.metrics.retried("dead_letter");
+                    backoff.wait(shutdown).await?;
+                }
+            }
+        }
+    }
+
+    /// Commits, per partition, the offset after the last message of the batch.
+    async fn commit(
+        &self,
+        batch: &[OwnedMessage],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), PipelineError> {
+        let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
+        for m in batch {
+            let entry = next
+                .entry((m.topic().to_owned(), m.partition()))
+                .or_insert(0);
+            *entry = (*entry).max(m.offset() + 1);
+        }
+        let mut offsets = TopicPartitionList::new();
+        for ((topic, partition), offset) in &next {
+            offsets.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+        }
+        let mut backoff = self.backoff();
+        loop {
+            let consumer = Arc::clone(&self.consumer);
+            let tpl = offsets.clone();
+            let result =
+                tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync)).await;
+            match result {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "commit failed; retrying");
+                    self.metrics.retried("commit");
+                    backoff.wait(shutdown).await?;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "commit task failed");
+                    backoff.wait(shutdown).await?;
+                }
+            }
+        }
+    }
+
+    fn has_assignment(&self) -> bool {
+        self.consumer.assignment().is_ok_and(|a| a.count() > 0)
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(
+            Duration::from_millis(self.config.pipeline.retry_initial_ms),
+            Duration::from_millis(self.config.pipeline.retry_max_ms),
+        )
+    }
+}
