@@ -1,0 +1,250 @@
+//! CSV input: `object_id,mjd,band,flux,flux_err` (nJy) and/or `mag,mag_err` (AB), and `labels.csv`
+//! (`object_id,class`). Extra columns are ignored; when both flux and magnitude are present the flux
+//! wins.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use alert_model::{Band, FluxNjy, Survey};
+
+use crate::lightcurve::{DETECTION_SNR, LightCurve, Point};
+
+/// 0.4·ln(10): σ_f = 0.4·ln10·f·σ_m (first-order propagation of a magnitude error).
+const MAG_TO_FRACTIONAL_FLUX: f64 = 0.4 * std::f64::consts::LN_10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("CSV error at {context}: {source}")]
+    Csv { context: String, source: csv::Error },
+    #[error("missing column {0:?}")]
+    MissingColumn(&'static str),
+    #[error("the file has neither flux,flux_err nor mag,mag_err columns")]
+    NoPhotometry,
+    #[error("line {line}: {message}")]
+    Row { line: u64, message: String },
+}
+
+/// Reads light curves from a CSV file. `survey`: the survey of every object, or `None` to infer
+/// it per object (any u, z or y point: Rubin; otherwise ZTF).
+pub fn read_light_curves(path: &Path, survey: Option<Survey>) -> Result<Vec<LightCurve>, CsvError> {
+    let file = std::fs::File::open(path).map_err(|source| CsvError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_light_curves(file, survey)
+}
+
+/// [`read_light_curves`] from any reader. Objects come back in order of first appearance.
+pub fn parse_light_curves<R: Read>(
+    reader: R,
+    survey: Option<Survey>,
+) -> Result<Vec<LightCurve>, CsvError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|source| CsvError::Csv {
+            context: "header".into(),
+            source,
+        })?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let id_col = col("object_id").ok_or(CsvError::MissingColumn("object_id"))?;
+    let mjd_col = col("mjd").ok_or(CsvError::MissingColumn("mjd"))?;
+    let band_col = col("band").ok_or(CsvError::MissingColumn("band"))?;
+    let flux_cols = col("flux").zip(col("flux_err"));
+    let mag_cols = col("mag").zip(col("mag_err"));
+    if flux_cols.is_none() && mag_cols.is_none() {
+        return Err(CsvError::NoPhotometry);
+    }
+
+    let mut order: Vec<String> = Vec::new();
+    let mut points: HashMap<String, Vec<Point>> = HashMap::new();
+    for record in rdr.records() {
+        let record = record.map_err(|source| CsvError::Csv {
+            context: "record".into(),
+            source,
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        let row_err = |message: String| CsvError::Row { line, message };
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let number = |i: usize, what: &str| -> Result<Option<f64>, CsvError> {
+            let s = field(i);
+            if s.is_empty() || s.eq_ignore_ascii_case("nan") || s.eq_ignore_ascii_case("null") {
+                return Ok(None);
+            }
+            s.parse::<f64>()
+                .map(Some)
+                .map_err(|_| row_err(format!("{what} {s:?} is not a number")))
+        };
+        let id = field(id_col);
+        if id.is_empty() {
+            return Err(row_err("empty object_id".into()));
+        }
+        let mjd = number(mjd_col, "mjd")?.ok_or_else(|| row_err("missing mjd".into()))?;
+        let band_name = field(band_col);
+        let band =
+            Band::parse(band_name).ok_or_else(|| row_err(format!("unknown band {band_name:?}")))?;
+        let from_flux = match flux_cols {
+            Some((f, e)) => number(f, "flux")?.zip(number(e, "flux_err")?),
+            None => None,
+        };
+        let from_mag = match mag_cols {
+            Some((m, e)) => number(m, "mag")?.zip(number(e, "mag_err")?).map(|(m, e)| {
+                let f = FluxNjy::from_ab_mag(m).0;
+                (f, MAG_TO_FRACTIONAL_FLUX * f * e)
+            }),
+            None => None,
+        };
+        let Some((flux, err)) = from_flux.or(from_mag) else {
+            return Err(row_err("no flux or magnitude on this row".into()));
+        };
+        if !(flux.is_finite() && err.is_finite() && err > 0.0) {
+            return Err(row_err(format!(
+                "flux {flux} ± {err} is not a finite value with a positive error"
+            )));
+        }
+        let entry = points.entry(id.to_string()).or_insert_with(|| {
+            order.push(id.to_string());
+            Vec::new()
+        });
+        entry.push(Point {
+            mjd,
+            band,
+            flux_njy: flux,
+            flux_err_njy: err,
+            detected: (flux / err).abs() >= DETECTION_SNR,
+        });
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|id| {
+            let pts = points.remove(&id)?;
+            let survey = survey.unwrap_or_else(|| infer_survey(&pts));
+            Some(LightCurve::new(id, survey, pts))
+        })
+        .collect())
+}
+
+/// Rubin if any point is in u, z or y; otherwise ZTF.
+fn infer_survey(points: &[Point]) -> Survey {
+    if points
+        .iter()
+        .any(|p| matches!(p.band, Band::U | Band::Z | Band::Y))
+    {
+        Survey::Lsst
+    } else {
+        Survey::Ztf
+    }
+}
+
+/// Reads `labels.csv` (`object_id,class`) as written; class names are not checked here.
+pub fn read_labels(path: &Path) -> Result<Vec<(String, String)>, CsvError> {
+    let file = std::fs::File::open(path).map_err(|source| CsvError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_labels(file)
+}
+
+/// [`read_labels`] from any reader.
+pub fn parse_labels<R: Read>(reader: R) -> Result<Vec<(String, String)>, CsvError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(reader);
+    let headers = rdr
+        .headers()
+        .map_err(|source| CsvError::Csv {
+            context: "header".into(),
+            source,
+        })?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let id_col = col("object_id").ok_or(CsvError::MissingColumn("object_id"))?;
+    let class_col = col("class").ok_or(CsvError::MissingColumn("class"))?;
+    let mut out = Vec::new();
+    for record in rdr.records() {
+        let record = record.map_err(|source| CsvError::Csv {
+            context: "record".into(),
+            source,
+        })?;
+        let id = record.get(id_col).unwrap_or("").trim();
+        let class = record.get(class_col).unwrap_or("").trim();
+        if !id.is_empty() {
+            out.push((id.to_string(), class.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_flux_columns() {
+        let text = "object_id,mjd,band,flux,flux_err,extra\n\
+                    A,60001.5,r,1000,50,x\nA,60000.5,g,-300,40,y\nB,60000,z,10,1,z\n";
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap();
+        assert_eq!(lcs.len(), 2);
+        assert_eq!(lcs[0].object_id, "A");
+        assert_eq!(lcs[0].survey, Survey::Ztf);
+        // Sorted by time.
+        assert_eq!(lcs[0].points[0].band, Band::G);
+        assert_eq!(lcs[0].points[0].flux_njy, -300.0);
+        assert!(lcs[0].points[0].detected);
+        assert_eq!(lcs[1].survey, Survey::Lsst);
+    }
+
+    #[test]
+    fn reads_magnitudes() {
+        // 19 mag = 91201.08 nJy; σ_f = 0.921·0.1·f.
+        let text = "object_id,mjd,band,mag,mag_err\nZTF1,60000,g,19.0,0.1\n";
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap();
+        let p = lcs[0].points[0];
+        assert!((p.flux_njy - 91_201.08).abs() < 0.1);
+        assert!((p.flux_err_njy / p.flux_njy - 0.092_103_4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn flux_wins_over_magnitude_and_mag_fills_gaps() {
+        let text = "object_id,mjd,band,flux,flux_err,mag,mag_err\n\
+                    A,60000,g,500,10,19.0,0.1\nA,60001,g,,,19.0,0.1\n";
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap();
+        assert_eq!(lcs[0].points[0].flux_njy, 500.0);
+        assert!((lcs[0].points[1].flux_njy - 91_201.08).abs() < 0.1);
+    }
+
+    #[test]
+    fn bad_rows_are_errors_not_panics() {
+        for text in [
+            "object_id,mjd,band,flux,flux_err\nA,x,g,1,1\n",
+            "object_id,mjd,band,flux,flux_err\nA,1,V,1,1\n",
+            "object_id,mjd,band,flux,flux_err\nA,1,g,1,-1\n",
+            "object_id,mjd,band\nA,1,g\n",
+            "mjd,band,flux,flux_err\n1,g,1,1\n",
+            "object_id,mjd,band,flux,flux_err\nA,1,g\n",
+        ] {
+            assert!(parse_light_curves(text.as_bytes(), None).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_labels() {
+        let labels = parse_labels("object_id,class\nA,SNIa\nB,CV/Nova\n".as_bytes()).unwrap();
+        assert_eq!(labels[1], ("B".to_string(), "CV/Nova".to_string()));
+    }
+}
