@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use alert_model::Survey;
 use clap::{Args, Parser, Subcommand};
+use stream_consumer::OutputFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +21,18 @@ pub struct Cli {
 pub enum Command {
     /// Decode alert files (or folders of *.avro) and print one JSON line per alert.
     Inspect(InspectArgs),
+    /// Simulate labelled light curves (CSV) and the alert packets the surveys would send.
+    Simulate(SimulateArgs),
+    /// Apply the database migrations.
+    Migrate(DatabaseArgs),
+    /// Decode alert files and store them (backfill).
+    IngestFiles(IngestArgs),
+    /// Load generated objects into a store and measure write rate, read latency and size.
+    BenchStore(BenchStoreArgs),
+    /// Consume alerts from Kafka: store, publish object updates, dead-letter bad messages.
+    Consume(Box<ConsumeArgs>),
+    /// Produce alert files to a Kafka topic as the surveys do.
+    Replay(ReplayArgs),
 }
 
 /// Where Rubin writer schemas come from (Confluent-framed messages name only a schema id).
@@ -46,6 +60,134 @@ pub struct InspectArgs {
     /// refusing the packet.
     #[arg(long)]
     pub permissive: bool,
+    /// Alert files or directories (searched recursively for *.avro).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Output folder: lightcurves.csv, upper_limits.csv, labels.csv and alerts/*.avro.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Surveys to simulate (repeatable).
+    #[arg(long = "survey", default_values = ["ztf"])]
+    pub surveys: Vec<Survey>,
+    #[arg(long, default_value_t = 20)]
+    pub objects_per_class: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Only these classes (repeatable; default: the 15 training classes).
+    #[arg(long = "class")]
+    pub classes: Vec<String>,
+    /// Add the anomaly classes kept out of training (TDE, Kilonova, Microlensing, PISN).
+    #[arg(long)]
+    pub anomalies: bool,
+    /// Keep only the first N days after the first detection (what an alert stream has seen).
+    #[arg(long)]
+    pub truncate_days: Option<f64>,
+    #[arg(long, default_value_t = 365.0)]
+    pub duration_days: f64,
+    /// Write the CSV files only.
+    #[arg(long)]
+    pub no_packets: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = store::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    #[arg(long, default_value_t = 10)]
+    pub pool_size: u32,
+    #[arg(long, default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
+    /// Alert files or directories (searched recursively for *.avro).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchStoreArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[arg(long, default_value_t = 50_000)]
+    pub objects: usize,
+    /// Detections per object.
+    #[arg(long, default_value_t = 30)]
+    pub points: usize,
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Measure the in-process store instead of Postgres.
+    #[arg(long)]
+    pub memory: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    /// TOML configuration file (every key overridable by DEEPRUBIN__SECTION__KEY variables).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Topics, comma-separated, or one ^regex.
+    #[arg(long)]
+    pub topic: Option<String>,
+    #[arg(long)]
+    pub survey: Option<Survey>,
+    #[arg(long)]
+    pub group: Option<String>,
+    #[arg(long)]
+    pub output_topic: Option<String>,
+    #[arg(long)]
+    pub dead_letter_topic: Option<String>,
+    #[arg(long)]
+    pub database_url: Option<String>,
+    #[arg(long)]
+    pub schema_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub schema_registry: Option<String>,
+    /// Serve /metrics and /healthz here, e.g. 127.0.0.1:9898.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// Exit 0 after this many seconds with nothing to read.
+    #[arg(long)]
+    pub exit_when_idle: Option<f64>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long)]
+    pub max_batch_wait_ms: Option<u64>,
+    /// avro (default) or json.
+    #[arg(long)]
+    pub output_format: Option<OutputFormat>,
+    /// librdkafka option passed through, KEY=VALUE (repeatable): security.protocol, sasl.*, ….
+    #[arg(long)]
+    pub kafka_option: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Bootstrap servers.
+    #[arg(long)]
+    pub to_kafka: String,
+    #[arg(long)]
+    pub topic: String,
+    /// Partitions of the topic when it has to be created.
+    #[arg(long, default_value_t = 1)]
+    pub partitions: i32,
+    /// Messages per second (default: as fast as possible).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Wait for each acknowledgement, so every message is its own record batch.
+    #[arg(long)]
+    pub one_per_batch: bool,
     /// Alert files or directories (searched recursively for *.avro).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,

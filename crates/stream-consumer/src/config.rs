@@ -61,6 +61,18 @@ pub enum OutputFormat {
     Json,
 }
 
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "avro" => Ok(OutputFormat::Avro),
+            "json" => Ok(OutputFormat::Json),
+            other => Err(format!("unknown output format {other:?} (expected avro or json)")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {

@@ -57,6 +57,25 @@ impl<'a> AlertLine<'a> {
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    match inspect(args) {
+        // `deeprubin inspect … | head`: the reader has what it wanted.
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let kind = e
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind)
+        .or_else(|| {
+            e.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        });
+    kind == Some(std::io::ErrorKind::BrokenPipe)
+}
+
+fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let validation = if args.permissive {
         Validation::Permissive
     } else {

@@ -1,0 +1,109 @@
+//! `deeprubin consume` and `deeprubin replay`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use stream_consumer::ConsumerConfig;
+use stream_consumer::replay::{ReplayOptions, read_files, replay_payloads};
+
+use super::runtime;
+use crate::cli::{ConsumeArgs, ReplayArgs};
+
+/// File < environment < flags.
+fn config(args: &ConsumeArgs) -> anyhow::Result<ConsumerConfig> {
+    let mut c = ConsumerConfig::load(args.config.as_deref(), std::env::vars())?;
+    if let Some(v) = &args.brokers {
+        c.kafka.brokers = v.clone();
+    }
+    if let Some(v) = &args.topic {
+        c.kafka.topics = v
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+    }
+    if let Some(v) = args.survey {
+        c.input.survey = v;
+    }
+    if let Some(v) = &args.group {
+        c.kafka.group = v.clone();
+    }
+    if let Some(v) = &args.output_topic {
+        c.kafka.output_topic = v.clone();
+    }
+    if let Some(v) = &args.dead_letter_topic {
+        c.kafka.dead_letter_topic = v.clone();
+    }
+    if let Some(v) = &args.database_url {
+        c.store.database_url = v.clone();
+    }
+    if let Some(v) = &args.schema_dir {
+        c.input.schema_dir = Some(v.clone());
+    }
+    if let Some(v) = &args.schema_registry {
+        c.input.schema_registry = Some(v.clone());
+    }
+    if let Some(v) = &args.metrics_listen {
+        c.metrics.listen = Some(v.clone());
+    }
+    if let Some(v) = args.exit_when_idle {
+        c.pipeline.exit_when_idle_secs = Some(v);
+    }
+    if let Some(v) = args.batch_size {
+        c.pipeline.batch_size = v;
+    }
+    if let Some(v) = args.max_batch_wait_ms {
+        c.pipeline.max_batch_wait_ms = v;
+    }
+    if let Some(v) = args.output_format {
+        c.pipeline.output_format = v;
+    }
+    for option in &args.kafka_option {
+        let (key, value) = option
+            .split_once('=')
+            .with_context(|| format!("--kafka-option {option}: expected KEY=VALUE"))?;
+        c.kafka
+            .options
+            .insert(key.trim().to_owned(), value.trim().to_owned());
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+pub fn consume(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
+    let config = config(&args)?;
+    runtime()?.block_on(async {
+        let shutdown = stream_consumer::shutdown_on_signals();
+        let (reason, totals) = stream_consumer::run(config, shutdown).await?;
+        println!(
+            "stopped={reason:?} consumed={} stored={} published={} dead_lettered={}",
+            totals.consumed, totals.stored, totals.published, totals.dead_lettered
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let payloads = read_files(&args.paths).context("reading alert files")?;
+    anyhow::ensure!(!payloads.is_empty(), "no alert files found");
+    let options = ReplayOptions {
+        brokers: args.to_kafka,
+        topic: args.topic,
+        partitions: args.partitions,
+        rate: args.rate,
+        one_per_batch: args.one_per_batch,
+        options: Default::default(),
+    };
+    runtime()?.block_on(async {
+        let started = std::time::Instant::now();
+        let summary = replay_payloads(&options, payloads).await?;
+        println!(
+            "messages={} bytes={} seconds={:.2} topic={}",
+            summary.messages,
+            summary.bytes,
+            started.elapsed().as_secs_f64(),
+            options.topic
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
