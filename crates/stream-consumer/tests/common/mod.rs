@@ -218,3 +218,35 @@ pub fn header(message: &OwnedMessage, key: &str) -> Option<String> {
         .and_then(|h| h.value)
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
+
+/// Alert packets of simulated objects, in time order per object: `per_class` objects of each
+/// listed class, light curves cut at `days`.
+pub fn simulated_packets(
+    survey: alert_model::Survey,
+    classes: &[simulator::Class],
+    per_class: usize,
+    days: f64,
+    seed: u64,
+) -> Vec<Vec<u8>> {
+    let config = simulator::SimulationConfig {
+        seed,
+        surveys: vec![survey],
+        objects_per_class: per_class,
+        classes: classes.to_vec(),
+        truncate_days: Some(days),
+        ..simulator::SimulationConfig::default()
+    };
+    simulator::simulate(&config)
+        .iter()
+        .flat_map(|o| simulator::alerts_for(o).unwrap())
+        .map(|a| alert_model::encode::survey_packet(&a).unwrap())
+        .collect()
+}
+
+/// Rows of a table, counted.
+pub async fn count(store: &PgStore, table: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
