@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::error::ApiError;
 use crate::metrics::{self, UNMATCHED_ROUTE};
@@ -33,7 +34,12 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(unmatched)
         .layer(cors(&state.config.cors_origins))
-        .layer(TraceLayer::new_for_http())
+        // One INFO line per response (method, URI, status, latency).
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }
 

@@ -25,6 +25,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Apply the database migrations.
     Migrate(DatabaseArgs),
+    /// Serve the HTTP query API over the store.
+    Serve(ServeArgs),
     /// Decode alert files and store them (backfill).
     IngestFiles(IngestArgs),
     /// Load generated objects into a store and measure write rate, read latency and size.
@@ -101,6 +103,24 @@ pub struct DatabaseArgs {
     pub pool_size: u32,
     #[arg(long, default_value_t = 30_000)]
     pub statement_timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "DEEPRUBIN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Browser origins allowed by CORS: `*`, or a comma-separated list (default: none).
+    #[arg(long, env = "DEEPRUBIN_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// Whole-request deadline in seconds; slower requests get 504.
+    #[arg(long, default_value_t = 10.0)]
+    pub request_timeout: f64,
+    /// Largest `limit` a list endpoint accepts.
+    #[arg(long, default_value_t = store::MAX_SEARCH_LIMIT)]
+    pub max_limit: u32,
 }
 
 #[derive(Debug, Args)]

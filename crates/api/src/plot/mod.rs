@@ -99,7 +99,7 @@ pub fn draw<DB: DrawingBackend>(
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(48)
-        .y_label_area_size(72)
+        .y_label_area_size(90)
         .build_cartesian_2d(x_range, y_range)?;
     chart
         .configure_mesh()

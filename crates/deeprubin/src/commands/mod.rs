@@ -3,6 +3,7 @@
 mod database;
 mod inspect;
 pub(crate) mod schemas;
+mod serve;
 mod simulate;
 mod stream;
 
@@ -15,6 +16,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Migrate(args) => database::migrate(args),
+        Command::Serve(args) => serve::run(args),
         Command::IngestFiles(args) => database::ingest(args),
         Command::BenchStore(args) => database::bench(args),
         Command::Consume(args) => stream::consume(*args),
