@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(route.path, (route.handler)());
     }
     router
+        .method_not_allowed_fallback(method_not_allowed)
         // Route layers run after matching, so the metrics see the route template.
         .route_layer(middleware::from_fn_with_state(state.clone(), deadline))
         .route_layer(middleware::from_fn_with_state(
@@ -69,6 +70,15 @@ async fn deadline(State(state): State<AppState>, request: Request, next: Next) -
         )
         .into_response(),
     }
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed",
+        json!({ "method": request.method().as_str(), "allowed": ["GET", "HEAD"] }),
+    )
+    .into_response()
 }
 
 async fn unmatched(State(state): State<AppState>, request: Request) -> Response {

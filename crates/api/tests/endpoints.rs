@@ -494,6 +494,23 @@ async fn bad_input_is_a_json_400_and_unknown_objects_404() {
         .expect_error("/objects/99999999/lightcurve", 404, "unknown object")
         .await;
     server.expect_error("/nowhere", 404, "no such route").await;
+
+    let response = server
+        .client
+        .post(format!("{}/classes", server.base))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 405);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "method not allowed");
+    let metrics = server.get("/metrics").await.text().await.expect("metrics");
+    assert!(
+        metrics.contains(
+            r#"deeprubin_api_requests_total{method="POST",route="/classes",status="405"} 1"#
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
