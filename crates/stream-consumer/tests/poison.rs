@@ -78,7 +78,7 @@ async fn bad_packets_are_dead_lettered_and_good_ones_processed() {
     assert_eq!(totals.dead_lettered as usize, bad.len());
     assert_eq!(totals.stored as usize, good.len());
     assert_eq!(totals.published as usize, good.len());
-    assert_eq!(count(&store, "detections").await as usize >= 1, true);
+    assert!(count(&store, "detections").await >= good.len() as i64);
 
     let dead = read_topic(&broker.address, "dead", bad.len());
     assert_eq!(dead.len(), bad.len());
