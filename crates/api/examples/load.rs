@@ -64,7 +64,11 @@ fn synthetic_alert(n: u32) -> Alert {
         Detection {
             source_id: SourceId(i64::from(n) * 100 + i64::from(k)),
             mjd: Mjd(60_000.0 + f64::from(n % 1000) + f64::from(k)),
-            band: if k.is_multiple_of(2) { Band::G } else { Band::R },
+            band: if k.is_multiple_of(2) {
+                Band::G
+            } else {
+                Band::R
+            },
             ra: f64::from(n % 360),
             dec: 0.0,
             flux: FluxNjy(flux),
