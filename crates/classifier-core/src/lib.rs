@@ -13,3 +13,16 @@ pub mod taxonomy;
 
 pub use lightcurve::{LightCurve, Point};
 pub use taxonomy::{CLASS_NAMES, N_CLASSES, TopLevel};
+
+pub mod anomaly;
+pub mod batch;
+pub mod calibration;
+pub mod data;
+pub mod inference;
+pub mod model;
+pub mod plot;
+pub mod tracking;
+
+pub use inference::{Classifier, ModelError, Prediction, default_device, device_by_name};
+pub mod evaluate;
+pub mod train;

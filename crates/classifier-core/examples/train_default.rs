@@ -1,0 +1,135 @@
+//! Trains the shipped default model on simulated ZTF + Rubin light curves and evaluates it on a
+//! fresh simulation (new seed): full curves, 16- and 32-day truncations, and anomaly classes.
+//!
+//! `cargo run -p classifier-core --release --example train_default -- [out_dir] [objects_per_class] [epochs]`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use alert_model::Survey;
+use classifier_core::data::{self, NamedCurve};
+use classifier_core::evaluate::{self, EvaluationReport};
+use classifier_core::train::{TrainConfig, train};
+use classifier_core::{Classifier, default_device};
+use simulator::SimulationConfig;
+
+fn sim(seed: u64, per_class: usize, truncate: Option<f64>, anomalies: bool) -> SimulationConfig {
+    let mut c = SimulationConfig::with_seed(seed);
+    c.surveys = vec![Survey::Ztf, Survey::Lsst];
+    c.objects_per_class = per_class;
+    c.truncate_days = truncate;
+    c.min_detections = 2;
+    if anomalies {
+        c = c.with_anomalies();
+    }
+    c
+}
+
+fn line(name: &str, r: &EvaluationReport) -> String {
+    format!(
+        "| {name} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {} |",
+        r.n_evaluated,
+        r.accuracy,
+        r.balanced_accuracy,
+        r.macro_f1,
+        r.top_level.accuracy,
+        r.ece,
+        r.anomaly_auroc
+            .map_or("–".to_string(), |a| format!("{a:.3}")),
+    )
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber_init();
+    let args: Vec<String> = std::env::args().collect();
+    let out = PathBuf::from(args.get(1).map_or("models/default", String::as_str));
+    let per_class: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
+    let epochs: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let device = default_device();
+
+    let t = Instant::now();
+    let dataset = data::simulated(&sim(1, per_class, None, false));
+    eprintln!(
+        "simulated {} training objects in {:.1}s",
+        dataset.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let config = TrainConfig {
+        epochs,
+        run_name: "default-model".into(),
+        ..TrainConfig::default()
+    };
+    let report = train(&config, &dataset, &out, &device)?;
+    eprintln!(
+        "trained: best epoch {}, {} steps, featurize {:.0}s, train {:.0}s, run {}",
+        report.best_epoch,
+        report.steps,
+        report.featurize_seconds,
+        report.train_seconds,
+        report.tracking_location
+    );
+
+    // Test sets: a new seed.
+    let classifier = Classifier::load(&out, &device)?;
+    let test_n = (per_class / 3).max(30);
+    let mut rows = Vec::new();
+    let mut reports = serde_json::Map::new();
+    for (name, truncate) in [
+        ("full", None),
+        ("truncated_32d", Some(32.0)),
+        ("truncated_16d", Some(16.0)),
+    ] {
+        let curves: Vec<NamedCurve> = data::simulated_named(&sim(2024, test_n, truncate, true));
+        let t = Instant::now();
+        let r = evaluate::evaluate(&classifier, &curves, config.mc_samples);
+        eprintln!(
+            "{name}: {} curves in {:.1}s",
+            curves.len(),
+            t.elapsed().as_secs_f64()
+        );
+        evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
+        rows.push(line(name, &r));
+        reports.insert(name.into(), serde_json::to_value(&r)?);
+        eprintln!("{}", rows.last().cloned().unwrap_or_default());
+    }
+    std::fs::write(
+        out.join("test_summary.json"),
+        serde_json::to_string_pretty(&reports)?,
+    )?;
+    let table = format!(
+        "| test set | n | accuracy | balanced acc. | macro-F1 | top-level acc. | ECE | anomaly AUROC |\n|---|---|---|---|---|---|---|---|\n{}\n",
+        rows.join("\n")
+    );
+    std::fs::write(out.join("test_table.md"), &table)?;
+    println!("{table}");
+    Ok(())
+}
+
+fn tracing_subscriber_init() {
+    // The library logs through `tracing`; print epochs to stderr without a subscriber crate.
+    struct Stderr;
+    impl tracing::Subscriber for Stderr {
+        fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+            *m.level() <= tracing::Level::INFO
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, e: &tracing::Event<'_>) {
+            struct V(String);
+            impl tracing::field::Visit for V {
+                fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                    self.0.push_str(&format!(" {}={:?}", f.name(), v));
+                }
+            }
+            let mut v = V(String::new());
+            e.record(&mut v);
+            eprintln!("{}", v.0);
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+    let _ = tracing::subscriber::set_global_default(Stderr);
+}

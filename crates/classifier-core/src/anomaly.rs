@@ -1,0 +1,180 @@
+//! Anomaly score from the embedding: the Mahalanobis distance to the nearest class centroid with a
+//! shared covariance (Lee et al. 2018, NeurIPS), mapped to [0, 1] by its quantile among training
+//! objects, combined with the predictive uncertainty's quantile.
+
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+/// Number of stored quantiles of each calibration distribution.
+const N_QUANTILES: usize = 201;
+
+/// Fitted centroids, whitening and calibration quantiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyModel {
+    pub dim: usize,
+    /// Whitening matrix W (dim × dim, row-major) with W·Σ·Wᵀ = I.
+    pub whitening: Vec<f64>,
+    /// Whitened class centroids (n_classes × dim).
+    pub centroids: Vec<Vec<f64>>,
+    /// Quantiles of the training distance and uncertainty distributions.
+    pub distance_quantiles: Vec<f64>,
+    pub uncertainty_quantiles: Vec<f64>,
+    /// Weight of the distance term (the uncertainty term gets 1 − w).
+    pub distance_weight: f64,
+}
+
+fn quantiles(mut v: Vec<f64>) -> Vec<f64> {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return vec![0.0, 1.0];
+    }
+    v.sort_by(f64::total_cmp);
+    (0..N_QUANTILES)
+        .map(|i| v[(i * (v.len() - 1)) / (N_QUANTILES - 1)])
+        .collect()
+}
+
+/// Fraction of the calibration distribution below `x` (linear between stored quantiles).
+fn cdf(q: &[f64], x: f64) -> f64 {
+    if q.is_empty() || !x.is_finite() {
+        return 1.0;
+    }
+    let n = q.len();
+    let pos = q.partition_point(|v| *v < x);
+    if pos == 0 {
+        return 0.0;
+    }
+    if pos >= n {
+        return 1.0;
+    }
+    let (a, b) = (q[pos - 1], q[pos]);
+    let frac = if b > a { (x - a) / (b - a) } else { 0.5 };
+    ((pos - 1) as f64 + frac) / (n - 1) as f64
+}
+
+impl AnomalyModel {
+    /// Fits on training embeddings (`n × dim`, row-major), their labels and uncertainties.
+    pub fn fit(
+        embeddings: &[f32],
+        labels: &[usize],
+        uncertainties: &[f32],
+        dim: usize,
+        n_classes: usize,
+    ) -> AnomalyModel {
+        let n = labels.len();
+        let mut sums = vec![vec![0.0f64; dim]; n_classes];
+        let mut counts = vec![0usize; n_classes];
+        for (row, &y) in embeddings.chunks(dim).zip(labels) {
+            if y < n_classes {
+                counts[y] += 1;
+                for (s, v) in sums[y].iter_mut().zip(row) {
+                    *s += f64::from(*v);
+                }
+            }
+        }
+        let means: Vec<Vec<f64>> = sums
+            .iter()
+            .zip(&counts)
+            .map(|(s, &c)| s.iter().map(|v| v / c.max(1) as f64).collect())
+            .collect();
+        // Shared covariance of the class-centred embeddings, shrunk towards its diagonal scale.
+        let mut cov = DMatrix::<f64>::zeros(dim, dim);
+        for (row, &y) in embeddings.chunks(dim).zip(labels) {
+            if y >= n_classes {
+                continue;
+            }
+            let d = DVector::from_iterator(
+                dim,
+                row.iter().zip(&means[y]).map(|(v, m)| f64::from(*v) - m),
+            );
+            cov += &d * d.transpose();
+        }
+        cov /= n.max(1) as f64;
+        let avg_var = cov.trace() / dim.max(1) as f64;
+        let ridge = 1e-3 * avg_var.max(1e-9) + 1e-9;
+        for i in 0..dim {
+            cov[(i, i)] += ridge;
+        }
+        let whitening = match cov.clone().cholesky() {
+            Some(ch) => ch
+                .l()
+                .try_inverse()
+                .unwrap_or_else(|| DMatrix::identity(dim, dim)),
+            None => DMatrix::identity(dim, dim),
+        };
+        let centroids = means
+            .iter()
+            .map(|m| {
+                (&whitening * DVector::from_column_slice(m))
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .collect();
+        let mut model = AnomalyModel {
+            dim,
+            whitening: whitening.transpose().as_slice().to_vec(),
+            centroids,
+            distance_quantiles: vec![],
+            uncertainty_quantiles: vec![],
+            distance_weight: 0.5,
+        };
+        let distances: Vec<f64> = embeddings.chunks(dim).map(|e| model.distance(e)).collect();
+        model.distance_quantiles = quantiles(distances);
+        model.uncertainty_quantiles =
+            quantiles(uncertainties.iter().map(|u| f64::from(*u)).collect());
+        model
+    }
+
+    /// Mahalanobis distance to the nearest class centroid.
+    pub fn distance(&self, embedding: &[f32]) -> f64 {
+        let dim = self.dim;
+        let mut z = vec![0.0f64; dim];
+        for (i, zi) in z.iter_mut().enumerate() {
+            let row = &self.whitening[i * dim..(i + 1) * dim];
+            *zi = row
+                .iter()
+                .zip(embedding)
+                .map(|(w, e)| w * f64::from(*e))
+                .sum();
+        }
+        self.centroids
+            .iter()
+            .map(|c| c.iter().zip(&z).map(|(a, b)| (a - b).powi(2)).sum::<f64>())
+            .fold(f64::INFINITY, f64::min)
+            .sqrt()
+    }
+
+    /// Score in [0, 1]: the weighted training quantiles of distance and uncertainty.
+    pub fn score(&self, embedding: &[f32], uncertainty: f32) -> f32 {
+        let d = cdf(&self.distance_quantiles, self.distance(embedding));
+        let u = cdf(&self.uncertainty_quantiles, f64::from(uncertainty));
+        (self.distance_weight * d + (1.0 - self.distance_weight) * u).clamp(0.0, 1.0) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn far_points_score_higher() {
+        // Two classes around (0,0) and (10,0) with unit spread.
+        let mut emb = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..200 {
+            let a = (i as f32 * 0.37).sin();
+            let b = (i as f32 * 0.91).cos();
+            let cls = i % 2;
+            emb.extend_from_slice(&[a + 10.0 * cls as f32, b]);
+            labels.push(cls);
+        }
+        let unc = vec![0.1f32; 200];
+        let m = AnomalyModel::fit(&emb, &labels, &unc, 2, 2);
+        let near = m.score(&[0.1, 0.1], 0.1);
+        let far = m.score(&[5.0, 30.0], 0.1);
+        assert!(far > near, "{far} vs {near}");
+        assert!((0.0..=1.0).contains(&near) && (0.0..=1.0).contains(&far));
+        assert!(m.distance(&[10.0, 0.0]) < 0.5);
+    }
+}

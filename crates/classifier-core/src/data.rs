@@ -1,0 +1,176 @@
+//! Labelled light curves: from the simulator or from CSV, with the truncated views that teach the
+//! model to classify early (alerts carry 30 days of history on ZTF).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::csv::{self, CsvError};
+use crate::features::{self, FeatureConfig, Features};
+use crate::lightcurve::LightCurve;
+use crate::taxonomy::class_index;
+
+/// A light curve with its class index in [`crate::CLASS_NAMES`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledCurve {
+    pub curve: LightCurve,
+    pub label: usize,
+}
+
+/// A light curve with the label as written, which may be outside the taxonomy (anomalies).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedCurve {
+    pub curve: LightCurve,
+    pub label: String,
+}
+
+/// Simulated training classes (the 15 of the taxonomy) as labelled curves.
+pub fn simulated(config: &simulator::SimulationConfig) -> Vec<LabelledCurve> {
+    simulator::simulate(config)
+        .iter()
+        .filter_map(|o| {
+            Some(LabelledCurve {
+                curve: LightCurve::from_simulated(o),
+                label: class_index(o.class.name())?,
+            })
+        })
+        .collect()
+}
+
+/// Simulated curves of any class (including the anomaly classes) with their names.
+pub fn simulated_named(config: &simulator::SimulationConfig) -> Vec<NamedCurve> {
+    simulator::simulate(config)
+        .iter()
+        .map(|o| NamedCurve {
+            curve: LightCurve::from_simulated(o),
+            label: o.class.name().to_string(),
+        })
+        .collect()
+}
+
+/// Curves of `lightcurves` joined with `labels` by object id; objects without a label are dropped.
+pub fn load_csv(lightcurves: &Path, labels: &Path) -> Result<Vec<NamedCurve>, CsvError> {
+    let curves = csv::read_light_curves(lightcurves, None)?;
+    let labels: HashMap<String, String> = csv::read_labels(labels)?.into_iter().collect();
+    Ok(curves
+        .into_iter()
+        .filter_map(|curve| {
+            let label = labels.get(&curve.object_id)?.clone();
+            Some(NamedCurve { curve, label })
+        })
+        .collect())
+}
+
+/// Splits named curves into those in the taxonomy and a count of the unknown labels.
+pub fn split_known(curves: Vec<NamedCurve>) -> (Vec<LabelledCurve>, Vec<NamedCurve>) {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for c in curves {
+        match class_index(&c.label) {
+            Some(label) => known.push(LabelledCurve {
+                curve: c.curve,
+                label,
+            }),
+            None => unknown.push(c),
+        }
+    }
+    (known, unknown)
+}
+
+/// How training views are drawn from each object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AugmentConfig {
+    /// Truncated views per object: the history of `days` (log-uniform in the range below) up to a
+    /// random detection, as an alert at that time would show it.
+    pub truncated_views: usize,
+    pub min_days: f64,
+    pub max_days: f64,
+    /// Probability that a view keeps detections only (as `lightcurves.csv` and many alert
+    /// histories do) rather than forced photometry too.
+    pub detections_only_probability: f64,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        AugmentConfig {
+            truncated_views: 2,
+            min_days: 8.0,
+            max_days: 120.0,
+            detections_only_probability: 0.3,
+        }
+    }
+}
+
+/// The full curve of each object plus its truncated views.
+pub fn augment(curves: &[LabelledCurve], config: &AugmentConfig, seed: u64) -> Vec<LabelledCurve> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(curves.len() * (1 + config.truncated_views));
+    for c in curves {
+        let mut push = |curve: LightCurve, rng: &mut ChaCha8Rng| {
+            let curve = if rng.random::<f64>() < config.detections_only_probability {
+                curve.detections_only()
+            } else {
+                curve
+            };
+            out.push(LabelledCurve {
+                curve,
+                label: c.label,
+            });
+        };
+        push(c.curve.clone(), &mut rng);
+        let detections: Vec<f64> = c
+            .curve
+            .points
+            .iter()
+            .filter(|p| p.detected)
+            .map(|p| p.mjd)
+            .collect();
+        if detections.is_empty() {
+            continue;
+        }
+        for _ in 0..config.truncated_views {
+            let Some(&end) = detections.choose(&mut rng) else {
+                continue;
+            };
+            let (lo, hi) = (config.min_days.max(0.1).ln(), config.max_days.max(0.2).ln());
+            let days = rng.random_range(lo.min(hi)..=hi.max(lo)).exp();
+            push(c.curve.truncated(end, days), &mut rng);
+        }
+    }
+    out
+}
+
+/// Features of every curve, computed on all available cores.
+pub fn featurize(curves: &[&LightCurve], config: &FeatureConfig) -> Vec<Features> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(curves.len().max(1));
+    if threads <= 1 || curves.len() < 16 {
+        return curves
+            .iter()
+            .map(|c| features::extract(c, config))
+            .collect();
+    }
+    let chunk = curves.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = curves
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|c| features::extract(c, config))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}

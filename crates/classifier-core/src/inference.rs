@@ -1,0 +1,344 @@
+//! Batched inference: load a trained model directory and classify many light curves per forward
+//! pass, with MC-dropout uncertainty (Gal & Ghahramani 2016) and the anomaly score.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::anomaly::AnomalyModel;
+use crate::batch::make_batch;
+use crate::calibration::softmax_into;
+use crate::data::featurize;
+use crate::features::{FeatureConfig, Features, Standardizer};
+use crate::lightcurve::LightCurve;
+use crate::model::{LightCurveNet, ModelConfig};
+use crate::taxonomy::{CLASS_NAMES, N_CLASSES, N_TOP, TopLevel, top_level_probabilities};
+
+/// File names inside a model directory.
+pub const WEIGHTS_FILE: &str = "model.bpk";
+pub const META_FILE: &str = "classifier.json";
+/// Curves per forward pass.
+pub const BATCH_SIZE: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid model metadata {path}: {source}")]
+    Meta {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot load or save weights {path}: {message}")]
+    Weights { path: PathBuf, message: String },
+    #[error("model metadata {0}")]
+    Incompatible(String),
+}
+
+/// Everything besides the weights that inference needs, saved as `classifier.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Class names in output order (must equal [`CLASS_NAMES`]).
+    pub classes: Vec<String>,
+    pub model: ModelConfig,
+    pub features: FeatureConfig,
+    pub standardizer: Standardizer,
+    /// Temperature fitted on validation data.
+    pub temperature: f32,
+    pub anomaly: AnomalyModel,
+    /// Default MC-dropout samples.
+    pub mc_samples: usize,
+}
+
+/// The classification of one light curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub object_id: String,
+    /// Most probable class name.
+    pub class: String,
+    pub class_index: usize,
+    /// Calibrated probabilities of the 15 classes (sum 1), in [`CLASS_NAMES`] order.
+    pub probabilities: Vec<f32>,
+    /// Transient, Stochastic, Periodic: sums of the class probabilities.
+    pub top_level: [f32; N_TOP],
+    pub top_level_class: TopLevel,
+    /// Predictive uncertainty in [0, 1]: entropy of the (MC-averaged) probabilities over ln 15.
+    pub uncertainty: f32,
+    /// Anomaly score in [0, 1].
+    pub anomaly_score: f32,
+}
+
+/// Raw per-curve network outputs for evaluation and calibration.
+#[derive(Debug, Clone)]
+pub struct RawOutputs {
+    /// Deterministic logits, `n × 15`.
+    pub logits: Vec<f32>,
+    /// Deterministic embeddings, `n × d_embedding`.
+    pub embeddings: Vec<f32>,
+}
+
+/// A trained classifier on a device.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    pub net: LightCurveNet,
+    pub meta: ModelMeta,
+    pub device: Device,
+}
+
+fn read_meta(path: &Path) -> Result<ModelMeta, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ModelError::Meta {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Normalised entropy in [0, 1].
+pub fn normalized_entropy(p: &[f32]) -> f32 {
+    let h: f32 = p.iter().filter(|v| **v > 0.0).map(|v| -v * v.ln()).sum();
+    (h / (p.len().max(2) as f32).ln()).clamp(0.0, 1.0)
+}
+
+impl Classifier {
+    /// Loads `classifier.json` and `model.bpk` from `dir` onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
+        let meta = read_meta(&dir.join(META_FILE))?;
+        if meta
+            .classes
+            .iter()
+            .map(String::as_str)
+            .ne(CLASS_NAMES.iter().copied())
+        {
+            return Err(ModelError::Incompatible(format!(
+                "classes {:?} differ from the taxonomy",
+                meta.classes
+            )));
+        }
+        let weights = dir.join(WEIGHTS_FILE);
+        let net = meta
+            .model
+            .init(device)
+            .try_load_file(&weights)
+            .map_err(|e| ModelError::Weights {
+                path: weights.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(Classifier {
+            net: net.valid(),
+            meta,
+            device: device.clone(),
+        })
+    }
+
+    /// Writes `model.bpk` and `classifier.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let weights = dir.join(WEIGHTS_FILE);
+        self.net
+            .clone()
+            .save_file(&weights)
+            .map_err(|e| ModelError::Weights {
+                path: weights.clone(),
+                message: e.to_string(),
+            })?;
+        let meta_path = dir.join(META_FILE);
+        let text = serde_json::to_string_pretty(&self.meta).map_err(|source| ModelError::Meta {
+            path: meta_path.clone(),
+            source,
+        })?;
+        std::fs::write(&meta_path, text).map_err(|source| ModelError::Io {
+            path: meta_path,
+            source,
+        })
+    }
+
+    /// Preprocesses curves (GP fit and features) on all cores.
+    pub fn featurize(&self, curves: &[LightCurve]) -> Vec<Features> {
+        let refs: Vec<&LightCurve> = curves.iter().collect();
+        featurize(&refs, &self.meta.features)
+    }
+
+    /// Classifies curves, `BATCH_SIZE` per forward pass; `mc_samples` ≥ 2 averages that many
+    /// dropout samples, 0 or 1 runs the deterministic network only.
+    pub fn classify(&self, curves: &[LightCurve], mc_samples: usize) -> Vec<Prediction> {
+        let features = self.featurize(curves);
+        let ids: Vec<&str> = curves.iter().map(|c| c.object_id.as_str()).collect();
+        self.classify_features(&features, &ids, mc_samples)
+    }
+
+    /// [`Classifier::classify`] on precomputed features.
+    pub fn classify_features(
+        &self,
+        features: &[Features],
+        ids: &[&str],
+        mc_samples: usize,
+    ) -> Vec<Prediction> {
+        let mut out = Vec::with_capacity(features.len());
+        let refs: Vec<&Features> = features.iter().collect();
+        let t = self.meta.temperature;
+        let d_emb = self.meta.model.d_embedding;
+        for (chunk_index, chunk) in refs.chunks(BATCH_SIZE).enumerate() {
+            let input = make_batch(
+                chunk,
+                &self.meta.standardizer,
+                self.meta.model.grid_len,
+                &self.device,
+            );
+            let det = self.net.forward(&input, false);
+            let logits = to_vec(det.logits);
+            let emb = to_vec(det.embedding);
+            let n = chunk.len();
+            let mut probs = vec![0f32; n * N_CLASSES];
+            if mc_samples >= 2 {
+                let mut p = [0f32; N_CLASSES];
+                for _ in 0..mc_samples {
+                    let sample = to_vec(self.net.forward(&input, true).logits);
+                    for i in 0..n {
+                        softmax_into(&sample[i * N_CLASSES..(i + 1) * N_CLASSES], t, &mut p);
+                        for (acc, v) in probs[i * N_CLASSES..(i + 1) * N_CLASSES].iter_mut().zip(&p)
+                        {
+                            *acc += v / mc_samples as f32;
+                        }
+                    }
+                }
+            } else {
+                for i in 0..n {
+                    softmax_into(
+                        &logits[i * N_CLASSES..(i + 1) * N_CLASSES],
+                        t,
+                        &mut probs[i * N_CLASSES..(i + 1) * N_CLASSES],
+                    );
+                }
+            }
+            for i in 0..n {
+                let p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
+                let class_index = argmax(&p);
+                let top = top_level_probabilities(&p);
+                let uncertainty = normalized_entropy(&p);
+                let e = &emb[i * d_emb..(i + 1) * d_emb];
+                let global_index = chunk_index * BATCH_SIZE + i;
+                out.push(Prediction {
+                    object_id: ids
+                        .get(global_index)
+                        .map_or_else(String::new, |s| s.to_string()),
+                    class: CLASS_NAMES[class_index].to_string(),
+                    class_index,
+                    top_level_class: TopLevel::ALL[argmax(&top)],
+                    top_level: top,
+                    uncertainty,
+                    anomaly_score: self.meta.anomaly.score(e, uncertainty),
+                    probabilities: p,
+                });
+            }
+        }
+        out
+    }
+
+    /// Deterministic logits and embeddings of precomputed features.
+    pub fn raw_outputs(&self, features: &[Features]) -> RawOutputs {
+        let refs: Vec<&Features> = features.iter().collect();
+        let mut logits = Vec::with_capacity(features.len() * N_CLASSES);
+        let mut embeddings = Vec::with_capacity(features.len() * self.meta.model.d_embedding);
+        for chunk in refs.chunks(BATCH_SIZE) {
+            let input = make_batch(
+                chunk,
+                &self.meta.standardizer,
+                self.meta.model.grid_len,
+                &self.device,
+            );
+            let out = self.net.forward(&input, false);
+            logits.extend(to_vec(out.logits));
+            embeddings.extend(to_vec(out.embedding));
+        }
+        RawOutputs { logits, embeddings }
+    }
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// A tensor's values as `f32`, row-major.
+pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default()
+}
+
+/// The device inference and training use by default: CUDA with the `cuda` feature, else the
+/// CPU backend this crate was built with.
+pub fn default_device() -> Device {
+    #[cfg(feature = "cuda")]
+    {
+        Device::cuda(0)
+    }
+    #[cfg(all(not(feature = "cuda"), feature = "flex"))]
+    {
+        Device::flex()
+    }
+    #[cfg(all(not(feature = "cuda"), not(feature = "flex"), feature = "cpu"))]
+    {
+        Device::cpu()
+    }
+    #[cfg(all(
+        not(feature = "cuda"),
+        not(feature = "flex"),
+        not(feature = "cpu"),
+        feature = "ndarray"
+    ))]
+    #[allow(deprecated)]
+    {
+        Device::ndarray()
+    }
+    #[cfg(not(any(
+        feature = "cuda",
+        feature = "flex",
+        feature = "cpu",
+        feature = "ndarray"
+    )))]
+    {
+        Device::default()
+    }
+}
+
+/// A device by name: `flex`, `cpu`, `ndarray`, `cuda` / `cuda:N`, or `default`.
+pub fn device_by_name(name: &str) -> Option<Device> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "default" | "" => Some(default_device()),
+        #[cfg(feature = "flex")]
+        "flex" => Some(Device::flex()),
+        #[cfg(feature = "cpu")]
+        "cpu" => Some(Device::cpu()),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        "ndarray" => Some(Device::ndarray()),
+        #[cfg(feature = "cuda")]
+        other if other.starts_with("cuda") => {
+            let index = other
+                .strip_prefix("cuda")
+                .and_then(|s| s.strip_prefix(':'))
+                .map_or(Some(0usize), |s| s.parse().ok())?;
+            Some(Device::cuda(index))
+        }
+        _ => None,
+    }
+}

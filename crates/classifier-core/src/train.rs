@@ -1,0 +1,557 @@
+//! Training: class-balanced cross-entropy on the 15 classes plus a top-level loss, AdamW with
+//! warm-up and cosine decay, per-epoch validation, temperature scaling and the anomaly model fitted
+//! after training, and everything logged to MLflow or a local run folder.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, TensorData};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::anomaly::AnomalyModel;
+use crate::batch::make_batch;
+use crate::calibration::{fit_temperature, softmax_into};
+use crate::data::{AugmentConfig, LabelledCurve, NamedCurve, augment, featurize};
+use crate::evaluate::{self, EvaluationReport};
+use crate::features::{D_GLOBAL, FeatureConfig, Features, Standardizer};
+use crate::inference::{Classifier, ModelMeta, argmax, normalized_entropy, to_vec};
+use crate::lightcurve::LightCurve;
+use crate::metrics::Confusion;
+use crate::model::{LightCurveNet, ModelConfig};
+use crate::taxonomy::{CLASS_NAMES, N_CLASSES, top_level_of};
+use crate::tracking::{self, Tracker, TrackingError};
+
+/// Everything a training run needs besides the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub features: FeatureConfig,
+    pub augment: AugmentConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f32,
+    /// Weight of the top-level (Transient/Stochastic/Periodic) cross-entropy.
+    pub top_level_weight: f32,
+    /// Fraction of objects held out for validation, calibration and model selection.
+    pub validation_fraction: f64,
+    pub seed: u64,
+    /// Stop after this many optimiser steps (tests).
+    pub max_steps: Option<usize>,
+    /// Default MC-dropout samples for inference.
+    pub mc_samples: usize,
+    pub run_name: String,
+    /// Root of local run folders when MLflow is not configured.
+    pub local_runs_dir: PathBuf,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            model: ModelConfig::default(),
+            features: FeatureConfig::default(),
+            augment: AugmentConfig::default(),
+            epochs: 30,
+            batch_size: 128,
+            learning_rate: 3e-3,
+            weight_decay: 1e-4,
+            top_level_weight: 0.5,
+            validation_fraction: 0.15,
+            seed: 7,
+            max_steps: None,
+            mc_samples: 10,
+            run_name: "classifier".into(),
+            local_runs_dir: PathBuf::from("runs"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("no training data")]
+    Empty,
+    #[error(transparent)]
+    Tracking(#[from] TrackingError),
+    #[error(transparent)]
+    Model(#[from] crate::inference::ModelError),
+    #[error("cannot write {path}: {message}")]
+    Output { path: PathBuf, message: String },
+}
+
+/// Metrics of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub val_macro_f1: f64,
+    pub seconds: f64,
+}
+
+/// What [`train`] returns.
+#[derive(Debug, Clone)]
+pub struct TrainReport {
+    pub classifier: Classifier,
+    pub history: Vec<EpochMetrics>,
+    /// Evaluation of the calibrated model on the validation views.
+    pub validation: EvaluationReport,
+    pub temperature: f32,
+    pub best_epoch: usize,
+    pub n_train_views: usize,
+    pub n_val_views: usize,
+    pub featurize_seconds: f64,
+    pub train_seconds: f64,
+    pub tracking_location: String,
+    pub steps: usize,
+}
+
+struct Prepared {
+    features: Vec<Features>,
+    labels: Vec<usize>,
+}
+
+fn prepare(views: &[LabelledCurve], config: &FeatureConfig) -> Prepared {
+    let refs: Vec<&LightCurve> = views.iter().map(|v| &v.curve).collect();
+    Prepared {
+        features: featurize(&refs, config),
+        labels: views.iter().map(|v| v.label).collect(),
+    }
+}
+
+/// Stratified split of objects by a seeded shuffle within each class.
+fn split(
+    dataset: &[LabelledCurve],
+    fraction: f64,
+    seed: u64,
+) -> (Vec<LabelledCurve>, Vec<LabelledCurve>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut train = Vec::new();
+    let mut val = Vec::new();
+    for class in 0..N_CLASSES {
+        let mut members: Vec<&LabelledCurve> =
+            dataset.iter().filter(|c| c.label == class).collect();
+        members.shuffle(&mut rng);
+        let n_val = ((members.len() as f64) * fraction).round() as usize;
+        let n_val = if members.len() >= 2 {
+            n_val.clamp(1, members.len() - 1)
+        } else {
+            0
+        };
+        for (i, m) in members.into_iter().enumerate() {
+            if i < n_val {
+                val.push(m.clone());
+            } else {
+                train.push(m.clone());
+            }
+        }
+    }
+    (train, val)
+}
+
+/// Class-balanced cross-entropy: Σ w_y·(−log p_y) / Σ w_y.
+fn weighted_cross_entropy(
+    logits: Tensor<2>,
+    labels: &[usize],
+    weights: &[f32],
+    device: &Device,
+) -> Tensor<1> {
+    let b = labels.len();
+    let logp = log_softmax(logits, 1);
+    let idx = Tensor::<2, Int>::from_data(
+        TensorData::new(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), [b, 1]),
+        device,
+    );
+    let picked = logp.gather(1, idx);
+    let w: Vec<f32> = labels
+        .iter()
+        .map(|&l| weights.get(l).copied().unwrap_or(1.0))
+        .collect();
+    let wsum: f32 = w.iter().sum::<f32>().max(1e-6);
+    let w = Tensor::<2>::from_data(TensorData::new(w, [b, 1]), device);
+    (picked * w).sum().neg().div_scalar(wsum)
+}
+
+fn class_weights(labels: &[usize], k: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; k];
+    for &l in labels {
+        if l < k {
+            counts[l] += 1;
+        }
+    }
+    let n = labels.len() as f32;
+    let present = counts.iter().filter(|c| **c > 0).count().max(1) as f32;
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                n / (present * c as f32)
+            }
+        })
+        .collect()
+}
+
+/// Deterministic logits and embeddings of a prepared set (no autodiff).
+fn outputs(
+    net: &LightCurveNet,
+    data: &Prepared,
+    meta: (&Standardizer, usize),
+    device: &Device,
+    batch: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let refs: Vec<&Features> = data.features.iter().collect();
+    let mut logits = Vec::new();
+    let mut emb = Vec::new();
+    for chunk in refs.chunks(batch.max(1)) {
+        let input = make_batch(chunk, meta.0, meta.1, device);
+        let out = net.forward(&input, false);
+        logits.extend(to_vec(out.logits));
+        emb.extend(to_vec(out.embedding));
+    }
+    (logits, emb)
+}
+
+fn mean_nll_and_accuracy(logits: &[f32], labels: &[usize]) -> (f64, f64, Confusion) {
+    let loss = crate::calibration::nll(logits, labels, N_CLASSES, 1.0);
+    let mut conf = Confusion::new(N_CLASSES);
+    for (row, &y) in logits.chunks(N_CLASSES).zip(labels) {
+        conf.add(y, argmax(row));
+    }
+    (loss, conf.accuracy(), conf)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| TrainError::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, text).map_err(|e| TrainError::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Trains a classifier on `dataset` (full light curves; truncated views are drawn per
+/// `config.augment`) on `device`, writes the model and its reports into `out_dir` and logs the
+/// run to MLflow (`MLFLOW_TRACKING_URI`) or a local run folder.
+pub fn train(
+    config: &TrainConfig,
+    dataset: &[LabelledCurve],
+    out_dir: &Path,
+    device: &Device,
+) -> Result<TrainReport, TrainError> {
+    if dataset.is_empty() {
+        return Err(TrainError::Empty);
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| TrainError::Output {
+        path: out_dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut tracker = tracking::from_env(&config.run_name, &config.local_runs_dir)?;
+    tracing::info!(run = %tracker.location(), "tracking training run");
+    let result = run(config, dataset, out_dir, device, tracker.as_mut());
+    let finished = tracker.finish(result.is_ok());
+    let mut report = result?;
+    finished?;
+    report.tracking_location = tracker.location();
+    Ok(report)
+}
+
+fn run(
+    config: &TrainConfig,
+    dataset: &[LabelledCurve],
+    out_dir: &Path,
+    device: &Device,
+    tracker: &mut dyn Tracker,
+) -> Result<TrainReport, TrainError> {
+    let config_json = serde_json::to_value(config).unwrap_or_default();
+    let mut params: Vec<(String, String)> = Vec::new();
+    flatten("", &config_json, &mut params);
+    params.push(("n_objects".into(), dataset.len().to_string()));
+    tracker.log_params(&params)?;
+
+    // Data: split objects, then draw views, then preprocess.
+    let t0 = Instant::now();
+    let (train_objects, val_objects) = split(dataset, config.validation_fraction, config.seed);
+    let train_views = augment(&train_objects, &config.augment, config.seed ^ 0x5eed);
+    let val_views = augment(&val_objects, &config.augment, config.seed ^ 0xba11);
+    let train_data = prepare(&train_views, &config.features);
+    let val_data = prepare(&val_views, &config.features);
+    let featurize_seconds = t0.elapsed().as_secs_f64();
+    tracing::info!(
+        train = train_views.len(),
+        val = val_views.len(),
+        seconds = featurize_seconds,
+        "preprocessed views"
+    );
+
+    let standardizer = Standardizer::fit(
+        train_data.features.iter().map(|f| f.global.as_slice()),
+        D_GLOBAL,
+    );
+    let weights = class_weights(&train_data.labels, N_CLASSES);
+    let top_labels: Vec<usize> = train_data
+        .labels
+        .iter()
+        .map(|&l| top_level_of(l).index())
+        .collect();
+    let top_weights = class_weights(&top_labels, crate::taxonomy::N_TOP);
+    let mut model_config = config.model.clone();
+    model_config.grid_len = config.features.grid_len();
+
+    let ad = device.clone().autodiff();
+    ad.seed(config.seed);
+    let mut net = model_config.init(&ad);
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(1.0)))
+        .init();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let n = train_data.labels.len();
+    let batch = config.batch_size.max(1);
+    let steps_per_epoch = n.div_ceil(batch);
+    let total_steps = config
+        .max_steps
+        .unwrap_or(usize::MAX)
+        .min(steps_per_epoch * config.epochs.max(1))
+        .max(1);
+    let warmup = (total_steps / 20).max(1);
+    let mut step = 0usize;
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, LightCurveNet)> = None;
+    let train_start = Instant::now();
+    let meta_in = (&standardizer, model_config.grid_len);
+
+    'epochs: for epoch in 1..=config.epochs.max(1) {
+        let t_epoch = Instant::now();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut seen, mut correct) = (0.0f64, 0usize, 0usize);
+        for idx in order.chunks(batch) {
+            if step >= total_steps {
+                break;
+            }
+            let lr = if step < warmup {
+                config.learning_rate * (step + 1) as f64 / warmup as f64
+            } else {
+                let p = (step - warmup) as f64 / (total_steps - warmup).max(1) as f64;
+                config.learning_rate
+                    * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
+            };
+            let feats: Vec<&Features> = idx.iter().map(|&i| &train_data.features[i]).collect();
+            let labels: Vec<usize> = idx.iter().map(|&i| train_data.labels[i]).collect();
+            let tops: Vec<usize> = idx.iter().map(|&i| top_labels[i]).collect();
+            let input = make_batch(&feats, meta_in.0, meta_in.1, &ad);
+            let out = net.forward(&input, true);
+            let logits_vals = to_vec(out.logits.clone().detach());
+            let loss = weighted_cross_entropy(out.logits, &labels, &weights, &ad)
+                + weighted_cross_entropy(out.top_logits, &tops, &top_weights, &ad)
+                    .mul_scalar(config.top_level_weight);
+            let loss_value = to_vec(loss.clone().detach())
+                .first()
+                .copied()
+                .unwrap_or(f32::NAN);
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(lr, net, grads);
+            loss_sum += f64::from(loss_value) * labels.len() as f64;
+            seen += labels.len();
+            correct += logits_vals
+                .chunks(N_CLASSES)
+                .zip(&labels)
+                .filter(|(row, y)| argmax(row) == **y)
+                .count();
+            step += 1;
+        }
+        let valid_net = net.valid();
+        let (val_logits, _) = outputs(&valid_net, &val_data, meta_in, device, 512);
+        let (val_loss, val_acc, val_conf) = mean_nll_and_accuracy(&val_logits, &val_data.labels);
+        let m = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: correct as f64 / seen.max(1) as f64,
+            val_loss,
+            val_accuracy: val_acc,
+            val_macro_f1: val_conf.macro_f1(),
+            seconds: t_epoch.elapsed().as_secs_f64(),
+        };
+        tracing::info!(
+            epoch,
+            step,
+            train_loss = m.train_loss,
+            train_acc = m.train_accuracy,
+            val_loss,
+            val_acc,
+            val_f1 = m.val_macro_f1,
+            secs = m.seconds,
+            "epoch"
+        );
+        tracker.log_metrics(
+            epoch as u64,
+            &[
+                ("train_loss".into(), m.train_loss),
+                ("train_accuracy".into(), m.train_accuracy),
+                ("val_loss".into(), m.val_loss),
+                ("val_accuracy".into(), m.val_accuracy),
+                ("val_macro_f1".into(), m.val_macro_f1),
+            ],
+        )?;
+        if best.as_ref().is_none_or(|(f1, _, _)| m.val_macro_f1 > *f1) || val_data.labels.is_empty()
+        {
+            best = Some((m.val_macro_f1, epoch, valid_net));
+        }
+        history.push(m);
+        if step >= total_steps {
+            break 'epochs;
+        }
+    }
+    let train_seconds = train_start.elapsed().as_secs_f64();
+    let (_, best_epoch, best_net) = match best {
+        Some(b) => b,
+        None => (0.0, 0, net.valid()),
+    };
+
+    // Calibration on validation views, anomaly model on training views.
+    let (val_logits, _) = outputs(&best_net, &val_data, meta_in, device, 512);
+    let temperature = fit_temperature(&val_logits, &val_data.labels, N_CLASSES);
+    let cap = 6000.min(train_data.labels.len());
+    let sub = Prepared {
+        features: train_data.features[..cap].to_vec(),
+        labels: train_data.labels[..cap].to_vec(),
+    };
+    let (train_logits, train_emb) = outputs(&best_net, &sub, meta_in, device, 512);
+    let mut p = [0f32; N_CLASSES];
+    let uncertainties: Vec<f32> = train_logits
+        .chunks(N_CLASSES)
+        .map(|row| {
+            softmax_into(row, temperature, &mut p);
+            normalized_entropy(&p)
+        })
+        .collect();
+    let anomaly = AnomalyModel::fit(
+        &train_emb,
+        &sub.labels,
+        &uncertainties,
+        model_config.d_embedding,
+        N_CLASSES,
+    );
+
+    let classifier = Classifier {
+        net: best_net,
+        meta: ModelMeta {
+            classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
+            model: model_config,
+            features: config.features.clone(),
+            standardizer,
+            temperature,
+            anomaly,
+            mc_samples: config.mc_samples,
+        },
+        device: device.clone(),
+    };
+    classifier.save(out_dir)?;
+
+    // Validation report of the calibrated model (deterministic, as `score` needs names).
+    let val_named: Vec<NamedCurve> = val_views
+        .iter()
+        .map(|v| NamedCurve {
+            curve: v.curve.clone(),
+            label: CLASS_NAMES[v.label].to_string(),
+        })
+        .collect();
+    let ids: Vec<&str> = val_named
+        .iter()
+        .map(|c| c.curve.object_id.as_str())
+        .collect();
+    let preds = classifier.classify_features(&val_data.features, &ids, 0);
+    let validation = evaluate::score(&val_named, &preds, 0);
+    evaluate::write_report(&validation, out_dir, "validation_").map_err(|message| {
+        TrainError::Output {
+            path: out_dir.to_path_buf(),
+            message,
+        }
+    })?;
+    write_json(&out_dir.join("train_config.json"), config)?;
+    write_json(&out_dir.join("history.json"), &history)?;
+    let card = serde_json::json!({
+        "classes": CLASS_NAMES,
+        "n_objects": dataset.len(),
+        "n_train_views": train_views.len(),
+        "n_val_views": val_views.len(),
+        "best_epoch": best_epoch,
+        "steps": step,
+        "temperature": temperature,
+        "featurize_seconds": featurize_seconds,
+        "train_seconds": train_seconds,
+        "validation_macro_f1": validation.macro_f1,
+        "validation_accuracy": validation.accuracy,
+        "validation_top_level_accuracy": validation.top_level.accuracy,
+        "validation_ece": validation.ece,
+        "parameters": classifier.net.num_params(),
+    });
+    write_json(&out_dir.join("card_inputs.json"), &card)?;
+    tracker.log_metrics(
+        step as u64,
+        &[
+            ("final_val_macro_f1".into(), validation.macro_f1),
+            ("final_val_accuracy".into(), validation.accuracy),
+            (
+                "final_val_top_level_accuracy".into(),
+                validation.top_level.accuracy,
+            ),
+            ("final_val_ece".into(), validation.ece),
+            ("temperature".into(), f64::from(temperature)),
+        ],
+    )?;
+    for file in [
+        crate::inference::WEIGHTS_FILE,
+        crate::inference::META_FILE,
+        "train_config.json",
+        "history.json",
+        "card_inputs.json",
+        "validation_metrics.json",
+        "validation_confusion.png",
+    ] {
+        tracker.log_artifact(&out_dir.join(file), "model")?;
+    }
+    Ok(TrainReport {
+        classifier,
+        history,
+        validation,
+        temperature,
+        best_epoch,
+        n_train_views: train_views.len(),
+        n_val_views: val_views.len(),
+        featurize_seconds,
+        train_seconds,
+        tracking_location: String::new(),
+        steps: step,
+    })
+}
+
+/// Flattens a JSON object into `a.b.c = value` parameters.
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
