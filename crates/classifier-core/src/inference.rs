@@ -163,6 +163,27 @@ impl Classifier {
         })
     }
 
+    /// A randomly initialised classifier (benchmarks and tests): identity standardisation,
+    /// temperature 1 and an anomaly model fitted on nothing.
+    pub fn untrained(model: ModelConfig, features: FeatureConfig, device: &Device) -> Self {
+        let mut model = model;
+        model.grid_len = features.grid_len();
+        let d = model.d_embedding;
+        Classifier {
+            net: model.init(device).valid(),
+            meta: ModelMeta {
+                classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
+                standardizer: Standardizer::identity(crate::features::D_GLOBAL),
+                temperature: 1.0,
+                anomaly: AnomalyModel::fit(&vec![0.0; d], &[0], &[0.0], d, N_CLASSES),
+                mc_samples: 0,
+                model,
+                features,
+            },
+            device: device.clone(),
+        }
+    }
+
     /// Preprocesses curves (GP fit and features) on all cores.
     pub fn featurize(&self, curves: &[LightCurve]) -> Vec<Features> {
         let refs: Vec<&LightCurve> = curves.iter().collect();

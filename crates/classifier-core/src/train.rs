@@ -159,7 +159,7 @@ fn split(
 }
 
 /// Class-balanced cross-entropy: Σ w_y·(−log p_y) / Σ w_y.
-fn weighted_cross_entropy(
+pub fn weighted_cross_entropy(
     logits: Tensor<2>,
     labels: &[usize],
     weights: &[f32],

@@ -89,6 +89,8 @@ pub struct ModelOutput {
 }
 
 /// The sequence encoder.
+// One value per model: the variant size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum SequenceEncoder {
     Transformer(TransformerSequenceEncoder),

@@ -1,0 +1,45 @@
+//! The shipped default model (`models/default/`) loads and classifies simulated light curves.
+
+use std::path::PathBuf;
+
+use alert_model::Survey;
+use classifier_core::{CLASS_NAMES, Classifier, LightCurve, default_device};
+
+fn model_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/default")
+}
+
+#[test]
+fn default_model_classifies_simulated_curves() {
+    let dir = model_dir();
+    if !dir.join("classifier.json").is_file() {
+        eprintln!("skipping: no shipped model at {}", dir.display());
+        return;
+    }
+    let classifier = Classifier::load(&dir, &default_device()).expect("default model loads");
+    let mut config = simulator::SimulationConfig::with_seed(99);
+    config.surveys = vec![Survey::Ztf, Survey::Lsst];
+    config.objects_per_class = 4;
+    config.min_detections = 2;
+    let objects = simulator::simulate(&config);
+    let curves: Vec<LightCurve> = objects.iter().map(LightCurve::from_simulated).collect();
+    let predictions = classifier.classify(&curves, 5);
+    assert_eq!(predictions.len(), curves.len());
+    let mut correct_top = 0;
+    for (p, o) in predictions.iter().zip(&objects) {
+        assert_eq!(p.probabilities.len(), CLASS_NAMES.len());
+        assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        assert!((0.0..=1.0).contains(&p.anomaly_score));
+        assert!((0.0..=1.0).contains(&p.uncertainty));
+        assert_eq!(p.object_id, o.object_id);
+        if p.top_level_class.name() == o.class.top_level().name() {
+            correct_top += 1;
+        }
+    }
+    // Far better than chance (1/3) at the top level even on this tiny sample.
+    assert!(
+        correct_top as f64 > 0.7 * predictions.len() as f64,
+        "{correct_top}/{}",
+        predictions.len()
+    );
+}
