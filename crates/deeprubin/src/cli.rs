@@ -35,6 +35,14 @@ pub enum Command {
     Consume(Box<ConsumeArgs>),
     /// Produce alert files to a Kafka topic as the surveys do.
     Replay(ReplayArgs),
+    /// Measure the stream end to end (real broker and Postgres): alerts/s and latency percentiles.
+    BenchStream(BenchStreamArgs),
+    /// Train a light-curve classifier (simulated or CSV light curves) and log the run.
+    Train(crate::commands::train::TrainArgs),
+    /// Evaluate a trained classifier: metrics JSON and confusion matrix.
+    Evaluate(crate::commands::evaluate::EvaluateArgs),
+    /// Classify light curves from a CSV file (one JSON line per object).
+    Classify(crate::commands::classify::ClassifyArgs),
 }
 
 /// Where Rubin writer schemas come from (Confluent-framed messages name only a schema id).
@@ -211,4 +219,24 @@ pub struct ReplayArgs {
     /// Alert files or directories (searched recursively for *.avro).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchStreamArgs {
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Simulated ZTF alerts to send in each phase.
+    #[arg(long, default_value_t = 20_000)]
+    pub alerts: usize,
+    /// Send rate of the latency phase (alerts/s).
+    #[arg(long, default_value_t = 2_000.0)]
+    pub rate: f64,
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }

@@ -68,7 +68,9 @@ impl std::str::FromStr for OutputFormat {
         match s.to_ascii_lowercase().as_str() {
             "avro" => Ok(OutputFormat::Avro),
             "json" => Ok(OutputFormat::Json),
-            other => Err(format!("unknown output format {other:?} (expected avro or json)")),
+            other => Err(format!(
+                "unknown output format {other:?} (expected avro or json)"
+            )),
         }
     }
 }

@@ -36,7 +36,12 @@ pub fn consumer(
         .set("auto.offset.reset", "earliest")
         // Bound librdkafka's prefetch so a slow store means back-pressure, not memory growth.
         .set("queued.max.messages.kbytes", "65536")
-        .set("session.timeout.ms", "30000");
+        // Kafka's minimum session timeout: a dead replica's partitions move within seconds, and
+        // group joins are quick (tansu answers a join after about half the session timeout).
+        .set("session.timeout.ms", "6000")
+        // Answer fetches quickly: a broker holding an empty fetch for librdkafka's default 500 ms
+        // would add that to every batch when the stream is sparse.
+        .set("fetch.wait.max.ms", "50");
     for (key, value) in options {
         config.set(key, value);
     }

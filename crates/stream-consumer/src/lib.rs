@@ -2,6 +2,7 @@
 //! object-update event per alert and commits offsets only after both succeeded. Bad messages go to
 //! a dead-letter topic; outages are retried without advancing offsets.
 
+pub mod bench;
 pub mod config;
 pub mod event;
 pub mod features;

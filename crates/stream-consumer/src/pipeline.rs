@@ -46,7 +46,7 @@ pub enum PipelineError {
 /// Counters of one run, for summaries and tests. A message may hold several alerts (ZTF
 /// container files can), so messages and alerts are counted apart:
 /// `consumed = messages_stored + dead_lettered` and `stored = published`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct RunTotals {
     /// Input messages read.
     pub consumed: u64,
@@ -58,6 +58,8 @@ pub struct RunTotals {
     pub published: u64,
     /// Input messages sent to the dead-letter topic.
     pub dead_lettered: u64,
+    /// From the first message received to the last batch committed.
+    pub busy_seconds: f64,
 }
 
 pub struct Pipeline {
@@ -93,6 +95,8 @@ impl Pipeline {
         let idle_limit = cfg.exit_when_idle_secs.map(Duration::from_secs_f64);
         let mut totals = RunTotals::default();
         let mut last_message = Instant::now();
+        let started = Instant::now();
+        let mut first_message: Option<Instant> = None;
         loop {
             let mut batch: Vec<OwnedMessage> = Vec::with_capacity(cfg.batch_size);
             let mut deadline: Option<Instant> = None;
@@ -109,6 +113,10 @@ impl Pipeline {
                     _ = shutdown.changed() => { stop = Some(StopReason::Shutdown); break; }
                     polled = tokio::time::timeout(wait, self.consumer.recv()) => match polled {
                         Ok(Ok(message)) => {
+                            if first_message.is_none() {
+                                tracing::info!(after = ?started.elapsed(), "first message");
+                                first_message = Some(Instant::now());
+                            }
                             batch.push(message.detach());
                             last_message = Instant::now();
                             deadline.get_or_insert_with(|| Instant::now() + max_wait);
@@ -140,6 +148,7 @@ impl Pipeline {
                 totals.messages_stored += done.messages_stored;
                 totals.published += done.published;
                 totals.dead_lettered += done.dead_lettered;
+                totals.busy_seconds = first_message.map_or(0.0, |t| t.elapsed().as_secs_f64());
             }
             if *shutdown.borrow() {
                 stop = Some(StopReason::Shutdown);

@@ -1,11 +1,14 @@
 //! One module per subcommand; `run` dispatches.
 
+pub(crate) mod classify;
 mod database;
+pub(crate) mod evaluate;
 mod inspect;
 pub(crate) mod schemas;
 mod serve;
 mod simulate;
 mod stream;
+pub(crate) mod train;
 
 use std::process::ExitCode;
 
@@ -21,6 +24,10 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::BenchStore(args) => database::bench(args),
         Command::Consume(args) => stream::consume(*args),
         Command::Replay(args) => stream::replay(args),
+        Command::BenchStream(args) => stream::bench(args),
+        Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Classify(args) => classify::run(args),
     }
 }
 

@@ -7,7 +7,7 @@ use stream_consumer::ConsumerConfig;
 use stream_consumer::replay::{ReplayOptions, read_files, replay_payloads};
 
 use super::runtime;
-use crate::cli::{ConsumeArgs, ReplayArgs};
+use crate::cli::{BenchStreamArgs, ConsumeArgs, ReplayArgs};
 
 /// File < environment < flags.
 fn config(args: &ConsumeArgs) -> anyhow::Result<ConsumerConfig> {
@@ -104,6 +104,50 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64(),
             options.topic
         );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Simulated ZTF packets, as many as asked for (whole objects, so light curves stay realistic).
+fn bench_packets(count: usize, seed: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+    let config = simulator::SimulationConfig {
+        seed,
+        objects_per_class: count / 150 + 1,
+        truncate_days: Some(60.0),
+        ..simulator::SimulationConfig::default()
+    };
+    let mut packets = Vec::with_capacity(count);
+    for object in simulator::simulate(&config) {
+        for alert in simulator::alerts_for(&object)? {
+            packets.push(alert_model::encode::survey_packet(&alert)?);
+            if packets.len() == count {
+                return Ok(packets);
+            }
+        }
+    }
+    Ok(packets)
+}
+
+pub fn bench(args: BenchStreamArgs) -> anyhow::Result<ExitCode> {
+    let packets = bench_packets(args.alerts, args.seed)?;
+    let mut config = ConsumerConfig::default();
+    config.kafka.brokers = args.brokers.clone();
+    config.kafka.created_topic_partitions = args.partitions;
+    config.store.database_url = args.database.database_url.clone();
+    config.pipeline.batch_size = args.batch_size;
+    runtime()?.block_on(async {
+        let store = store::PgStore::connect(&super::database::pg_config(&args.database)).await?;
+        store.migrate().await?;
+        let prefix = format!("bench.{}", stream_consumer::now_ms());
+        let report = stream_consumer::bench::run(
+            &config,
+            std::sync::Arc::new(store),
+            packets,
+            args.rate,
+            &prefix,
+        )
+        .await?;
+        println!("{report}");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -1,0 +1,186 @@
+//! `deeprubin bench-stream`: the stream measured end to end against a real broker and Postgres.
+//!
+//! Two phases over the same pipeline as production:
+//! 1. throughput: a backlog of N alerts is produced first, then drained; alerts/s = N / drain time;
+//! 2. latency: alerts are produced at a fixed rate while the consumer runs; each output event
+//!    carries its input's Kafka timestamp and its publication time, whose difference is the
+//!    end-to-end latency (p50/p95/p99 over all events).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde::Serialize;
+use store::StateStore;
+use tokio::sync::watch;
+
+use crate::config::{ConsumerConfig, OutputFormat};
+use crate::replay::{ReplayOptions, replay_payloads};
+use crate::{ConsumeError, PipelineMetrics, decode_event, run_with_store};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamBenchReport {
+    pub alerts: usize,
+    pub drain_seconds: f64,
+    pub alerts_per_second: f64,
+    pub latency_rate_per_second: f64,
+    pub latency_alerts: usize,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub latency_p99_ms: f64,
+    /// Time spent per stage while draining the backlog (Prometheus sums).
+    pub stage_seconds: Vec<String>,
+}
+
+impl std::fmt::Display for StreamBenchReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "throughput: {} alerts in {:.2} s = {:.0} alerts/s\nlatency at {:.0} alerts/s over {} alerts: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms",
+            self.alerts,
+            self.drain_seconds,
+            self.alerts_per_second,
+            self.latency_rate_per_second,
+            self.latency_alerts,
+            self.latency_p50_ms,
+            self.latency_p95_ms,
+            self.latency_p99_ms
+        )?;
+        for line in &self.stage_seconds {
+            write!(f, "\n  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs both phases; `base` names the broker and database, topics are derived from `prefix`.
+pub async fn run(
+    base: &ConsumerConfig,
+    store: Arc<dyn StateStore>,
+    packets: Vec<Vec<u8>>,
+    rate: f64,
+    prefix: &str,
+) -> Result<StreamBenchReport, ConsumeError> {
+    let n = packets.len();
+    // Phase 1: backlog, then drain.
+    let backlog_topic = format!("{prefix}.backlog");
+    replay(base, &backlog_topic, packets.clone(), None).await?;
+    let config = phase_config(base, &backlog_topic, prefix, "a");
+    let (_tx, rx) = watch::channel(false);
+    let started = Instant::now();
+    let metrics = PipelineMetrics::new().map_err(|e| ConsumeError::Metrics(e.to_string()))?;
+    let (_, totals) =
+        run_with_store(config.clone(), Arc::clone(&store), metrics.clone(), rx).await?;
+    let stage_seconds: Vec<String> = metrics
+        .render()
+        .lines()
+        .filter(|l| l.starts_with("deeprubin_stage_seconds_sum") || l.starts_with("deeprubin_batch_size_count"))
+        .map(str::to_owned)
+        .collect();
+    let _ = started;
+    let drain_seconds = totals.busy_seconds.max(1e-3);
+
+    // Phase 2: produce at `rate` while consuming.
+    let live_topic = format!("{prefix}.live");
+    replay(base, &live_topic, Vec::new(), None).await?;
+    let config = phase_config(base, &live_topic, prefix, "b");
+    let output = config.kafka.output_topic.clone();
+    let (_tx, rx) = watch::channel(false);
+    let consumer = tokio::spawn(run_with_store(
+        config,
+        Arc::clone(&store),
+        PipelineMetrics::new().map_err(|e| ConsumeError::Metrics(e.to_string()))?,
+        rx,
+    ));
+    // Give the consumer time to join its group before the clock starts.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    replay(base, &live_topic, packets, Some(rate)).await?;
+    let _ = consumer.await;
+    let mut latencies = read_latencies(&base.kafka.brokers, &output, n);
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(StreamBenchReport {
+        alerts: totals.stored as usize,
+        drain_seconds,
+        alerts_per_second: totals.stored as f64 / drain_seconds,
+        latency_rate_per_second: rate,
+        latency_alerts: latencies.len(),
+        latency_p50_ms: pct(0.50),
+        latency_p95_ms: pct(0.95),
+        latency_p99_ms: pct(0.99),
+        stage_seconds,
+    })
+}
+
+fn phase_config(base: &ConsumerConfig, topic: &str, prefix: &str, phase: &str) -> ConsumerConfig {
+    let mut c = base.clone();
+    c.kafka.topics = vec![topic.to_owned()];
+    c.kafka.group = format!("{prefix}.{phase}");
+    c.kafka.output_topic = format!("{topic}.updates");
+    c.kafka.dead_letter_topic = format!("{topic}.dead");
+    c.pipeline.output_format = OutputFormat::Json;
+    c.pipeline.exit_when_idle_secs = Some(c.pipeline.exit_when_idle_secs.unwrap_or(3.0));
+    c
+}
+
+async fn replay(
+    base: &ConsumerConfig,
+    topic: &str,
+    payloads: Vec<Vec<u8>>,
+    rate: Option<f64>,
+) -> Result<(), ConsumeError> {
+    let options = ReplayOptions {
+        brokers: base.kafka.brokers.clone(),
+        topic: topic.to_owned(),
+        partitions: base.kafka.created_topic_partitions,
+        rate,
+        one_per_batch: false,
+        options: base.kafka.options.clone(),
+    };
+    replay_payloads(&options, payloads).await?;
+    Ok(())
+}
+
+/// End-to-end latency (ms) of every event on the output topic.
+fn read_latencies(brokers: &str, topic: &str, expected: usize) -> Vec<f64> {
+    let Ok(consumer) = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("{topic}.reader"))
+        .set("enable.auto.commit", "false")
+        .create::<BaseConsumer>()
+    else {
+        return Vec::new();
+    };
+    let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
+        return Vec::new();
+    };
+    let mut assignment = TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let _ = assignment.add_partition_offset(topic, p.id(), Offset::Beginning);
+        }
+    }
+    if consumer.assign(&assignment).is_err() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(expected);
+    let mut quiet = Instant::now();
+    while out.len() < expected && quiet.elapsed() < Duration::from_secs(10) {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            quiet = Instant::now();
+            if let Some(event) = message.payload().and_then(|p| decode_event(p).ok())
+                && let Some(input) = event.input_kafka_timestamp_ms
+            {
+                out.push((event.published_ms - input) as f64);
+            }
+        }
+    }
+    out
+}
