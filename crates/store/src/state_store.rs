@@ -48,6 +48,31 @@ pub trait StateStore: Send + Sync {
         classification: &NewClassification,
     ) -> Result<bool, StoreError>;
 
+    /// Records many classifications (one round trip where the backend allows); per input, whether
+    /// it was new. Within a batch, an object's last entry becomes its latest classification.
+    async fn record_classifications(
+        &self,
+        batch: &[NewClassification],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut inserted = Vec::with_capacity(batch.len());
+        for c in batch {
+            inserted.push(self.record_classification(c).await?);
+        }
+        Ok(inserted)
+    }
+
+    /// Light curves of many objects in one snapshot; objects never seen are left out.
+    async fn light_curves(
+        &self,
+        objects: &[(Survey, ObjectId)],
+    ) -> Result<Vec<LightCurve>, StoreError> {
+        let mut curves = Vec::with_capacity(objects.len());
+        for (survey, id) in objects {
+            curves.extend(self.light_curve(*survey, id).await?);
+        }
+        Ok(curves)
+    }
+
     /// Classification history of an object, newest first.
     async fn classifications(
         &self,

@@ -43,7 +43,76 @@ contract!(
     search_pages_cover_everything_once,
     top_anomalies_order,
     ping_and_stats,
+    batched_classifications_and_light_curves,
 );
+
+/// The stream's batch calls agree with the one-object calls.
+async fn batched_classifications_and_light_curves(store: &dyn StateStore) {
+    let a = ztf_id(31);
+    let b = ztf_id(32);
+    store
+        .upsert_alert(&single(&a, 310, 60_000.0))
+        .await
+        .unwrap();
+    store
+        .upsert_alert(&single(&a, 311, 60_002.0))
+        .await
+        .unwrap();
+    store
+        .upsert_alert(&single(&b, 320, 60_001.0))
+        .await
+        .unwrap();
+    let unknown = ztf_id(33);
+    let keys = vec![
+        (Survey::Ztf, a.clone()),
+        (Survey::Ztf, unknown),
+        (Survey::Ztf, b.clone()),
+    ];
+    let curves = store.light_curves(&keys).await.unwrap();
+    assert_eq!(curves.len(), 2, "objects never seen are left out");
+    for curve in &curves {
+        let single = store
+            .light_curve(curve.survey, &curve.object_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(curve, &single);
+    }
+
+    let batch = vec![
+        classification(Survey::Ztf, &a, 310, "2.0", "SNII", 0.5, 0.1),
+        classification(Survey::Ztf, &b, 320, "2.0", "RRL", 0.9, 0.2),
+        classification(Survey::Ztf, &a, 311, "2.0", "SNIa", 0.7, 0.6),
+    ];
+    assert_eq!(
+        store.record_classifications(&batch).await.unwrap(),
+        [true, true, true]
+    );
+    // A replayed batch inserts nothing; a batch mixing old and new says which is which.
+    let mut again = batch.clone();
+    again.push(classification(Survey::Ztf, &b, 320, "2.1", "RRL", 0.8, 0.3));
+    assert_eq!(
+        store.record_classifications(&again).await.unwrap(),
+        [false, false, false, true]
+    );
+    // The object's latest is its last classification in batch order.
+    let latest = store
+        .object(Survey::Ztf, &a)
+        .await
+        .unwrap()
+        .unwrap()
+        .latest_classification
+        .unwrap();
+    assert_eq!((latest.class.as_str(), latest.anomaly_score), ("SNIa", 0.6));
+    assert_eq!(
+        store.classifications(Survey::Ztf, &a).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        store.classifications(Survey::Ztf, &b).await.unwrap().len(),
+        2
+    );
+}
 
 async fn upsert_counts_and_replay(store: &dyn StateStore) {
     let oid = ztf_id(1);

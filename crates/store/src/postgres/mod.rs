@@ -1,5 +1,6 @@
 //! The production store: Postgres through sqlx, plain bound queries (no compile-time database).
 
+mod batch;
 mod config;
 mod read;
 mod rows;
@@ -101,6 +102,20 @@ impl StateStore for PgStore {
 
     async fn record_classification(&self, c: &NewClassification) -> Result<bool, StoreError> {
         write::record_classification(&self.pool, c).await
+    }
+
+    async fn record_classifications(
+        &self,
+        batch: &[NewClassification],
+    ) -> Result<Vec<bool>, StoreError> {
+        batch::record_classifications(&self.pool, batch).await
+    }
+
+    async fn light_curves(
+        &self,
+        objects: &[(Survey, ObjectId)],
+    ) -> Result<Vec<LightCurve>, StoreError> {
+        batch::light_curves(&self.pool, objects).await
     }
 
     async fn classifications(
