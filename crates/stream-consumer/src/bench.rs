@@ -76,7 +76,10 @@ pub async fn run(
     let stage_seconds: Vec<String> = metrics
         .render()
         .lines()
-        .filter(|l| l.starts_with("deeprubin_stage_seconds_sum") || l.starts_with("deeprubin_batch_size_count"))
+        .filter(|l| {
+            l.starts_with("deeprubin_stage_seconds_sum")
+                || l.starts_with("deeprubin_batch_size_count")
+        })
         .map(str::to_owned)
         .collect();
     let _ = started;

@@ -15,6 +15,39 @@ pub struct ConsumerConfig {
     pub store: StoreConfig,
     pub pipeline: PipelineConfig,
     pub metrics: MetricsConfig,
+    pub classifier: ClassifierConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClassifierConfig {
+    /// Classify every update (the broker's purpose); off only to run the stream without a model.
+    pub enabled: bool,
+    /// Model folder (`classifier.json` + `model.bpk`); default: the shipped `models/default`.
+    pub model_dir: Option<PathBuf>,
+    /// `cpu` or `cuda` (CUDA needs a build with `--features cuda`).
+    pub device: String,
+    /// Monte-Carlo dropout passes per light curve (the uncertainty's sample size).
+    pub mc_samples: usize,
+    /// Most light curves per forward pass.
+    pub max_batch: usize,
+    /// Events whose anomaly score exceeds this also go to `anomalies_topic`.
+    pub anomaly_threshold: f64,
+    pub anomalies_topic: String,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        ClassifierConfig {
+            enabled: true,
+            model_dir: None,
+            device: "cpu".into(),
+            mc_samples: 4,
+            max_batch: 256,
+            anomaly_threshold: 0.9,
+            anomalies_topic: "deeprubin.anomalies".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +264,17 @@ impl ConsumerConfig {
         }
         if self.pipeline.batch_size == 0 {
             return Err(invalid("pipeline.batch_size must be at least 1"));
+        }
+        if self.classifier.enabled
+            && [&self.kafka.output_topic, &self.kafka.dead_letter_topic]
+                .contains(&&self.classifier.anomalies_topic)
+        {
+            return Err(invalid(
+                "the anomalies topic must differ from the output and dead-letter topics",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.classifier.anomaly_threshold) {
+            return Err(invalid("classifier.anomaly_threshold must lie in [0, 1]"));
         }
         if self.kafka.output_topic == self.kafka.dead_letter_topic {
             return Err(invalid("the output and dead-letter topics must differ"));

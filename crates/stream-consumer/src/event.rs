@@ -1,5 +1,6 @@
 //! The output event: one `ObjectUpdate` per input alert, keyed by object id.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use alert_model::Alert;
@@ -12,6 +13,8 @@ use crate::features::{BandSummary, LightCurveSummary, summarise};
 
 /// The event's Avro schema (`schemas/object_update.avsc`); new fields always come with defaults.
 pub const OBJECT_UPDATE_SCHEMA: &str = include_str!("../schemas/object_update.avsc");
+/// The first version (no classification), kept to prove its readers can read today's events.
+pub const OBJECT_UPDATE_SCHEMA_V1: &str = include_str!("../schemas/object_update.v1.avsc");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectUpdate {
@@ -26,6 +29,23 @@ pub struct ObjectUpdate {
     pub input_kafka_timestamp_ms: Option<i64>,
     pub ingest_start_ms: i64,
     pub published_ms: i64,
+    // Classification (schema v2): absent when the consumer runs without a model.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    #[serde(default)]
+    pub model_version: Option<String>,
+    #[serde(default)]
+    pub probabilities: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub top_level: BTreeMap<String, f64>,
+    #[serde(default, rename = "class")]
+    pub class: Option<String>,
+    #[serde(default)]
+    pub uncertainty: Option<f64>,
+    #[serde(default)]
+    pub anomaly_score: Option<f64>,
+    #[serde(default)]
+    pub classified_ms: Option<i64>,
 }
 
 impl ObjectUpdate {
@@ -52,6 +72,14 @@ impl ObjectUpdate {
             input_kafka_timestamp_ms,
             ingest_start_ms,
             published_ms: ingest_start_ms,
+            model_name: None,
+            model_version: None,
+            probabilities: BTreeMap::new(),
+            top_level: BTreeMap::new(),
+            class: None,
+            uncertainty: None,
+            anomaly_score: None,
+            classified_ms: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! a dead-letter topic; outages are retried without advancing offsets.
 
 pub mod bench;
+pub mod classify;
 pub mod config;
 pub mod event;
 pub mod features;
@@ -45,6 +46,8 @@ pub enum ConsumeError {
     Store(#[from] store::StoreError),
     #[error("metrics: {0}")]
     Metrics(String),
+    #[error(transparent)]
+    Classify(#[from] classify::ClassifyError),
     #[error("invalid --metrics-listen address {0:?}")]
     MetricsAddress(String),
 }
@@ -101,6 +104,18 @@ async fn connect_store(
     }
 }
 
+/// The classifier the configuration asks for, on its inference thread (`None` when disabled).
+pub fn load_model(config: &ConsumerConfig) -> Result<Option<classify::ModelHandle>, ConsumeError> {
+    let c = &config.classifier;
+    if !c.enabled {
+        return Ok(None);
+    }
+    let dir = classify::resolve_model_dir(c.model_dir.as_deref())?;
+    let model = classify::ModelHandle::load(&dir, &c.device, c.mc_samples, c.max_batch)?;
+    tracing::info!(model = %model.name, version = %model.version, dir = %dir.display(), device = %c.device, "classifier loaded");
+    Ok(Some(model))
+}
+
 /// Runs `deeprubin consume` with a store from the configuration, until shutdown or idleness.
 pub async fn run(
     config: ConsumerConfig,
@@ -122,10 +137,14 @@ pub async fn run_with_store(
 ) -> Result<(StopReason, RunTotals), ConsumeError> {
     config.validate()?;
     let k = &config.kafka;
+    let mut topics_to_create = vec![k.output_topic.as_str(), k.dead_letter_topic.as_str()];
+    if config.classifier.enabled {
+        topics_to_create.push(&config.classifier.anomalies_topic);
+    }
     ensure_topics(
         &k.brokers,
         &k.options,
-        &[&k.output_topic, &k.dead_letter_topic],
+        &topics_to_create,
         k.created_topic_partitions,
     )
     .await?;
@@ -133,6 +152,7 @@ pub async fn run_with_store(
     let topics: Vec<&str> = k.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     let sink = sink::Sink::new(kafka::producer(&k.brokers, &k.options)?);
+    let model = load_model(&config)?;
 
     if let Some(listen) = &config.metrics.listen {
         let addr: SocketAddr = listen
@@ -164,6 +184,7 @@ pub async fn run_with_store(
         sink,
         store,
         metrics,
+        model,
     };
     tracing::info!(topics = ?pipeline.config.kafka.topics, group = %pipeline.config.kafka.group, "consuming");
     let result = pipeline.run(shutdown).await;

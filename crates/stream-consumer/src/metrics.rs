@@ -31,6 +31,10 @@ pub struct PipelineMetrics {
     stage_seconds: HistogramVec,
     end_to_end_seconds: Histogram,
     consumer_lag: IntGaugeVec,
+    inference_batch_size: Histogram,
+    inference_seconds: Histogram,
+    classifications: IntCounterVec,
+    anomaly_score: Histogram,
     healthy_gauge: IntGauge,
     healthy: Arc<AtomicBool>,
 }
@@ -79,6 +83,30 @@ impl PipelineMetrics {
             &["topic", "partition"],
         )?;
         registry.register(Box::new(consumer_lag.clone()))?;
+        let inference_batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "deeprubin_inference_batch_size",
+                "Light curves per inference call",
+            )
+            .buckets(prometheus::exponential_buckets(1.0, 2.0, 12)?),
+        )?;
+        registry.register(Box::new(inference_batch_size.clone()))?;
+        let inference_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "deeprubin_inference_seconds",
+                "Time of one inference call (all its forward passes)",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?;
+        registry.register(Box::new(inference_seconds.clone()))?;
+        let anomaly_score = Histogram::with_opts(
+            HistogramOpts::new(
+                "deeprubin_anomaly_score",
+                "Anomaly scores of classified updates",
+            )
+            .buckets(prometheus::linear_buckets(0.05, 0.05, 19)?),
+        )?;
+        registry.register(Box::new(anomaly_score.clone()))?;
         let healthy_gauge =
             IntGauge::new("deeprubin_healthy", "1 when the store and broker answer")?;
         registry.register(Box::new(healthy_gauge.clone()))?;
@@ -114,6 +142,12 @@ impl PipelineMetrics {
                 "Messages that did not decode, by error kind",
                 &["kind"],
             )?,
+            classifications: counter(
+                &registry,
+                "deeprubin_classifications_total",
+                "Classified updates by predicted class",
+                &["class"],
+            )?,
             retries: counter(
                 &registry,
                 "deeprubin_retries_total",
@@ -125,6 +159,9 @@ impl PipelineMetrics {
             stage_seconds,
             end_to_end_seconds,
             consumer_lag,
+            inference_batch_size,
+            inference_seconds,
+            anomaly_score,
             healthy_gauge,
             healthy: Arc::new(AtomicBool::new(true)),
         })
@@ -163,6 +200,16 @@ impl PipelineMetrics {
 
     pub fn end_to_end(&self, seconds: f64) {
         self.end_to_end_seconds.observe(seconds);
+    }
+
+    pub fn inference(&self, batch: usize, seconds: f64) {
+        self.inference_batch_size.observe(batch as f64);
+        self.inference_seconds.observe(seconds);
+    }
+
+    pub fn classified(&self, class: &str, anomaly_score: f64) {
+        self.classifications.with_label_values(&[class]).inc();
+        self.anomaly_score.observe(anomaly_score);
     }
 
     pub fn lag(&self, topic: &str, partition: i32, lag: i64) {

@@ -5,17 +5,19 @@
 //! idempotent, exactly-once effect. Only one batch is in flight, so a slow store or broker slows
 //! polling down (back-pressure) instead of filling memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use alert_model::{Alert, AlertDecoder, DecodeError, Survey};
+use classifier_core::Prediction;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use store::StateStore;
 use tokio::sync::watch;
 
+use crate::classify::{self, ModelHandle};
 use crate::config::ConsumerConfig;
 use crate::event::{EventEncoder, ObjectUpdate};
 use crate::metrics::PipelineMetrics;
@@ -41,6 +43,8 @@ pub enum PipelineError {
         "shut down while the store or broker was unavailable; the batch was not committed and will be redelivered"
     )]
     ShutdownDuringOutage,
+    #[error("classification: {0}")]
+    Classify(#[from] crate::classify::ClassifyError),
 }
 
 /// Counters of one run, for summaries and tests. A message may hold several alerts (ZTF
@@ -58,6 +62,8 @@ pub struct RunTotals {
     pub published: u64,
     /// Input messages sent to the dead-letter topic.
     pub dead_lettered: u64,
+    /// Events also sent to the anomalies topic.
+    pub anomalies: u64,
     /// From the first message received to the last batch committed.
     pub busy_seconds: f64,
 }
@@ -70,6 +76,8 @@ pub struct Pipeline {
     pub decoder: Arc<AlertDecoder>,
     pub metrics: PipelineMetrics,
     pub encoder: EventEncoder,
+    /// The classifier; `None` runs the stream without classification.
+    pub model: Option<ModelHandle>,
 }
 
 /// A decoded message: its alerts, or why it is a dead letter.
@@ -148,6 +156,7 @@ impl Pipeline {
                 totals.messages_stored += done.messages_stored;
                 totals.published += done.published;
                 totals.dead_lettered += done.dead_lettered;
+                totals.anomalies += done.anomalies;
                 totals.busy_seconds = first_message.map_or(0.0, |t| t.elapsed().as_secs_f64());
             }
             if *shutdown.borrow() {
@@ -238,25 +247,65 @@ impl Pipeline {
         self.metrics.stored(label, stored.len());
 
         let started = Instant::now();
+        let predictions = match &self.model {
+            Some(model) => self.classify(&stored, model, shutdown).await?,
+            None => Vec::new(),
+        };
+        self.metrics
+            .stage("classify", started.elapsed().as_secs_f64());
+        let classified_ms = now_ms();
+
+        let started = Instant::now();
         let mut records = Vec::with_capacity(stored.len());
+        let mut anomalies = Vec::new();
         let mut input_times = Vec::with_capacity(stored.len());
-        for (message, alert) in &stored {
+        for (i, (message, alert)) in stored.iter().enumerate() {
             let input_ms = message.timestamp().to_millis();
             let mut event = ObjectUpdate::for_alert(alert, input_ms, ingest_start);
+            let mut anomalous = false;
+            if let (Some(model), Some(prediction)) = (&self.model, predictions.get(i)) {
+                event.model_name = Some(model.name.clone());
+                event.model_version = Some(model.version.clone());
+                event.probabilities = classify::probability_map(prediction);
+                event.top_level = classify::top_level_map(prediction);
+                event.class = Some(prediction.class.clone());
+                event.uncertainty = Some(f64::from(prediction.uncertainty));
+                event.anomaly_score = Some(f64::from(prediction.anomaly_score));
+                event.classified_ms = Some(classified_ms);
+                anomalous =
+                    f64::from(prediction.anomaly_score) > self.config.classifier.anomaly_threshold;
+            }
             event.published_ms = now_ms();
             input_times.push(input_ms);
-            records.push(OutputRecord {
+            let record = OutputRecord {
                 key: event.object_id.clone(),
                 payload: self.encoder.encode(&event)?,
-            });
+            };
+            if anomalous {
+                anomalies.push(OutputRecord {
+                    key: record.key.clone(),
+                    payload: record.payload.clone(),
+                });
+            }
+            records.push(record);
         }
-        self.publish(&records, shutdown).await?;
+        self.publish(&self.config.kafka.output_topic, &records, shutdown)
+            .await?;
+        if !anomalies.is_empty() {
+            self.publish(
+                &self.config.classifier.anomalies_topic,
+                &anomalies,
+                shutdown,
+            )
+            .await?;
+        }
         let published_at = now_ms();
         for input_ms in input_times.into_iter().flatten() {
             self.metrics
                 .end_to_end((published_at - input_ms).max(0) as f64 / 1000.0);
         }
         totals.published = records.len() as u64;
+        totals.anomalies = anomalies.len() as u64;
         self.metrics.published(label, records.len());
         self.metrics
             .stage("publish", started.elapsed().as_secs_f64());
@@ -383,10 +432,10 @@ impl Pipeline {
 
     async fn publish(
         &self,
+        topic: &str,
         records: &[OutputRecord],
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), PipelineError> {
-        let topic = &self.config.kafka.output_topic;
         let mut backoff = self.backoff();
         loop {
             match self.sink.publish(topic, records).await {
@@ -423,6 +472,79 @@ impl Pipeline {
                 }
             }
         }
+    }
+
+    /// Classifies every stored alert from its object's stored light curve (one batched read),
+    /// records one classification row per alert (one batched write), returns the predictions in
+    /// alert order.
+    async fn classify(
+        &self,
+        stored: &[&(&OwnedMessage, Alert)],
+        model: &ModelHandle,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Vec<Prediction>, PipelineError> {
+        if stored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = classify::object_keys(stored.iter().map(|(_, a)| a));
+        let mut backoff = self.backoff();
+        let curves = loop {
+            match self.store.light_curves(&keys).await {
+                Ok(curves) => break curves,
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "store unavailable reading light curves; retrying");
+                    self.metrics.retried("light_curves");
+                    self.metrics.set_healthy(false);
+                    backoff.wait(shutdown).await?;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reading light curves failed; classifying the packets' own history");
+                    break Vec::new();
+                }
+            }
+        };
+        let by_object: HashMap<(Survey, &str), &store::LightCurve> = curves
+            .iter()
+            .map(|c| ((c.survey, c.object_id.as_str()), c))
+            .collect();
+        let inputs: Vec<_> = stored
+            .iter()
+            .map(|(_, a)| {
+                let curve = by_object.get(&(a.survey, a.object_id.as_str())).copied();
+                classify::curve_for_alert(a, curve)
+            })
+            .collect();
+        let started = Instant::now();
+        let n = inputs.len();
+        let predictions = model.classify(inputs).await?;
+        self.metrics.inference(n, started.elapsed().as_secs_f64());
+        let rows: Vec<_> = stored
+            .iter()
+            .zip(&predictions)
+            .map(|((_, alert), p)| {
+                self.metrics
+                    .classified(&p.class, f64::from(p.anomaly_score));
+                classify::new_classification(alert, model, p)
+            })
+            .collect();
+        let mut backoff = self.backoff();
+        loop {
+            match self.store.record_classifications(&rows).await {
+                Ok(_) => break,
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "store unavailable recording classifications; retrying");
+                    self.metrics.retried("record_classifications");
+                    self.metrics.set_healthy(false);
+                    backoff.wait(shutdown).await?;
+                }
+                // Not transient (a bug or a schema problem): the events still carry the result.
+                Err(e) => {
+                    tracing::error!(error = %e, "recording classifications failed");
+                    break;
+                }
+            }
+        }
+        Ok(predictions)
     }
 
     /// Commits, per partition, the offset after the last message of the batch.

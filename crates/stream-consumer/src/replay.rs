@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rdkafka::producer::FutureRecord;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureRecord};
 
 use crate::kafka;
 
@@ -32,7 +33,7 @@ pub struct ReplaySummary {
 pub async fn replay_payloads(
     options: &ReplayOptions,
     payloads: impl IntoIterator<Item = Vec<u8>>,
-) -> Result<ReplaySummary, rdkafka::error::KafkaError> {
+) -> Result<ReplaySummary, KafkaError> {
     kafka::ensure_topics(
         &options.brokers,
         &options.options,
@@ -47,7 +48,8 @@ pub async fn replay_payloads(
     let producer = kafka::producer(&options.brokers, &producer_options)?;
     let started = Instant::now();
     let mut summary = ReplaySummary::default();
-    let mut pending = Vec::new();
+    // Deliveries awaited in send order; enqueueing in order keeps the topic in file order.
+    let mut pending: std::collections::VecDeque<DeliveryFuture> = std::collections::VecDeque::new();
     for payload in payloads {
         if let Some(rate) = options.rate.filter(|r| *r > 0.0) {
             let due = started + Duration::from_secs_f64(summary.messages as f64 / rate);
@@ -56,43 +58,40 @@ pub async fn replay_payloads(
         let key = summary.messages.to_string();
         summary.bytes += payload.len() as u64;
         summary.messages += 1;
-        let send = {
-            let producer = producer.clone();
-            let topic = options.topic.clone();
-            async move {
-                producer
-                    .send(
-                        FutureRecord::to(&topic).key(&key).payload(&payload),
-                        Duration::from_secs(30),
-                    )
-                    .await
-                    .map(|_| ())
-                    .map_err(|(e, _)| e)
+        let mut record = FutureRecord::to(&options.topic).key(&key).payload(&payload);
+        let delivery = loop {
+            match producer.send_result(record) {
+                Ok(delivery) => break delivery,
+                // The local queue is full: wait for the oldest delivery, then try again.
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    match pending.pop_front() {
+                        Some(oldest) => settle(oldest).await?,
+                        None => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+                Err((e, _)) => return Err(e),
             }
         };
-        if options.one_per_batch {
-            send.await?;
-        } else {
-            pending.push(tokio::spawn(send));
-            if pending.len() >= 10_000 {
-                for handle in pending.drain(..) {
-                    join(handle).await?;
-                }
+        pending.push_back(delivery);
+        if options.one_per_batch || pending.len() >= 10_000 {
+            while let Some(oldest) = pending.pop_front() {
+                settle(oldest).await?;
             }
         }
     }
-    for handle in pending {
-        join(handle).await?;
+    while let Some(oldest) = pending.pop_front() {
+        settle(oldest).await?;
     }
     Ok(summary)
 }
 
-async fn join(
-    handle: tokio::task::JoinHandle<Result<(), rdkafka::error::KafkaError>>,
-) -> Result<(), rdkafka::error::KafkaError> {
-    handle
-        .await
-        .unwrap_or(Err(rdkafka::error::KafkaError::Canceled))
+async fn settle(delivery: DeliveryFuture) -> Result<(), KafkaError> {
+    match delivery.await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(e),
+        Err(_) => Err(KafkaError::Canceled),
+    }
 }
 
 /// Reads alert files (directories searched recursively for `*.avro`) in sorted order.

@@ -16,10 +16,13 @@ use tokio::sync::watch;
 fn config(
     broker: &Broker,
     db: &TestDb,
+    model: &std::path::Path,
     topic: &str,
     survey: alert_model::Survey,
 ) -> ConsumerConfig {
     let mut c = ConsumerConfig::default();
+    c.classifier.model_dir = Some(model.to_path_buf());
+    c.classifier.anomalies_topic = format!("{topic}.anomalies");
     c.kafka.brokers = broker.address.clone();
     c.kafka.topics = vec![topic.to_owned()];
     c.kafka.group = format!("test-{topic}");
@@ -49,6 +52,7 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
     let Some(data) = shared_data() else { return };
     let broker = Broker::start();
     let db = TestDb::create().await;
+    let model = common::untrained_model_dir();
 
     let ztf_files = read_files(&[data.join("ztf/alerts")]).unwrap();
     let sent = replay_payloads(&replay_options(&broker, "ztf"), ztf_files)
@@ -61,7 +65,7 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
 
     let store: Arc<dyn StateStore> = Arc::new(db.store().await);
     let (_tx, rx) = watch::channel(false);
-    let ztf = config(&broker, &db, "ztf", alert_model::Survey::Ztf);
+    let ztf = config(&broker, &db, model.path(), "ztf", alert_model::Survey::Ztf);
     let (reason, totals) = run_with_store(
         ztf,
         Arc::clone(&store),
@@ -83,7 +87,13 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
         "files may hold several alerts"
     );
 
-    let mut lsst = config(&broker, &db, "lsst", alert_model::Survey::Lsst);
+    let mut lsst = config(
+        &broker,
+        &db,
+        model.path(),
+        "lsst",
+        alert_model::Survey::Lsst,
+    );
     lsst.input.schema_dir = Some(data.join("lsst/schemas"));
     lsst.pipeline.output_format = OutputFormat::Json;
     let (_, rubin) = run_with_store(
@@ -107,6 +117,14 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
         assert_eq!(event.survey, "ztf");
         assert!(event.n_detections >= 1 && !event.bands.is_empty());
         assert!(event.published_ms >= event.ingest_start_ms);
+        // Classified: 15 probabilities summing to 1, 3 top-level ones, the class among them.
+        assert_eq!(event.probabilities.len(), 15);
+        assert!((event.probabilities.values().sum::<f64>() - 1.0).abs() < 1e-3);
+        assert_eq!(event.top_level.len(), 3);
+        let class = event.class.as_deref().unwrap();
+        assert!(event.probabilities.contains_key(class));
+        assert!((0.0..=1.0).contains(&event.anomaly_score.unwrap()));
+        assert!(event.model_version.is_some() && event.classified_ms.is_some());
         assert!(
             sources.insert(event.source_id),
             "duplicate event for {}",
@@ -117,8 +135,9 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
     assert_eq!(rubin_events.len(), 6);
     assert!(read_topic(&broker.address, "ztf.dead", 0).is_empty());
 
-    // Every alert's candidate is in the store.
+    // Every alert's candidate is in the store, and each alert has exactly one classification row.
     let stats = store.stats().await.unwrap();
     assert!(stats.detections >= totals.stored, "{stats:?}");
+    assert_eq!(stats.classifications, totals.stored + rubin.stored);
     db.drop_db().await;
 }

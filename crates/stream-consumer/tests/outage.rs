@@ -41,7 +41,9 @@ async fn database_outage_is_retried_and_nothing_is_lost() {
     };
     replay_payloads(&options, first.to_vec()).await.unwrap();
 
+    let model = common::untrained_model_dir();
     let mut config = ConsumerConfig::default();
+    config.classifier.model_dir = Some(model.path().to_path_buf());
     config.kafka.brokers = broker.address.clone();
     config.kafka.topics = vec!["alerts".into()];
     config.kafka.output_topic = "updates".into();

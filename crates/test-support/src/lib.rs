@@ -367,3 +367,21 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A real but untrained classifier saved to a temporary folder: for tests of the pipeline's
+/// mechanics (counts, rows, events), where accuracy is not the point.
+pub fn untrained_model_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let device = classifier_core::default_device();
+    let model = classifier_core::model::ModelConfig {
+        d_model: 16,
+        d_ff: 32,
+        d_context: 32,
+        n_layers: 1,
+        ..classifier_core::model::ModelConfig::default()
+    };
+    classifier_core::Classifier::untrained(model, Default::default(), &device)
+        .save(dir.path())
+        .unwrap();
+    dir
+}

@@ -27,4 +27,3 @@ pub fn simulated_packets(
         .map(|a| alert_model::encode::survey_packet(&a).unwrap())
         .collect()
 }
-

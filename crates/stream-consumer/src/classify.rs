@@ -1,0 +1,247 @@
+//! The classification step: the trained model on a dedicated inference thread, so Kafka polling
+//! and database I/O never wait behind a forward pass.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use alert_model::{Alert, Band, Survey};
+use classifier_core::{Classifier, LightCurve, Point, Prediction};
+use store::NewClassification;
+use tokio::sync::{mpsc, oneshot};
+
+/// |S/N| at which a forced measurement counts as a detection (the alert threshold).
+const DETECTION_SNR: f64 = 5.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error("no model at {0}: train one with `deeprubin train` or pass --model DIR")]
+    NoModel(PathBuf),
+    #[error("device {0:?} is not available: {1}")]
+    Device(String, &'static str),
+    #[error("loading the model: {0}")]
+    Load(String),
+    #[error("the inference thread stopped")]
+    Stopped,
+}
+
+struct Request {
+    curves: Vec<LightCurve>,
+    reply: oneshot::Sender<Vec<Prediction>>,
+}
+
+/// A loaded model behind its inference thread. Cheap to clone.
+#[derive(Clone)]
+pub struct ModelHandle {
+    pub name: String,
+    pub version: String,
+    pub mc_samples: usize,
+    requests: mpsc::Sender<Request>,
+}
+
+/// Where the shipped model is looked for when no `--model` is given, in order.
+pub fn default_model_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::var_os("DEEPRUBIN_MODEL_DIR") {
+        dirs.push(PathBuf::from(dir));
+    }
+    dirs.push(PathBuf::from("models/default"));
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(bin) = exe.parent()
+    {
+        dirs.push(bin.join("../share/deeprubin/models/default"));
+    }
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default"));
+    dirs
+}
+
+/// The model directory to use: the given one, or the first default that exists.
+pub fn resolve_model_dir(given: Option<&Path>) -> Result<PathBuf, ClassifyError> {
+    match given {
+        Some(dir) if dir.join(classifier_core::inference::META_FILE).is_file() => {
+            Ok(dir.to_path_buf())
+        }
+        Some(dir) => Err(ClassifyError::NoModel(dir.to_path_buf())),
+        None => default_model_dirs()
+            .into_iter()
+            .find(|d| d.join(classifier_core::inference::META_FILE).is_file())
+            .ok_or_else(|| ClassifyError::NoModel(PathBuf::from("models/default"))),
+    }
+}
+
+/// The model's identity: its folder name and a content hash of its files, so every row and event
+/// names exactly the weights that produced it.
+fn model_version(dir: &Path) -> Result<String, ClassifyError> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for file in [
+        classifier_core::inference::META_FILE,
+        classifier_core::inference::WEIGHTS_FILE,
+    ] {
+        let bytes = std::fs::read(dir.join(file))
+            .map_err(|e| ClassifyError::Load(format!("{file}: {e}")))?;
+        hasher.update(&bytes);
+    }
+    Ok(format!("{:016x}", hasher.digest()))
+}
+
+impl ModelHandle {
+    /// Loads the model on its own thread; `device` is `cpu` (the default CPU backend) or `cuda`.
+    pub fn load(
+        dir: &Path,
+        device: &str,
+        mc_samples: usize,
+        max_batch: usize,
+    ) -> Result<Self, ClassifyError> {
+        let device = match device {
+            "cpu" | "default" => classifier_core::default_device(),
+            "cuda" => {
+                if !cfg!(feature = "cuda") {
+                    return Err(ClassifyError::Device(
+                        device.to_owned(),
+                        "this build has no CUDA support: rebuild with `--features cuda`",
+                    ));
+                }
+                classifier_core::device_by_name("cuda")
+                    .ok_or(ClassifyError::Device(device.to_owned(), "no CUDA device"))?
+            }
+            other => classifier_core::device_by_name(other).ok_or(ClassifyError::Device(
+                other.to_owned(),
+                "unknown device (cpu or cuda)",
+            ))?,
+        };
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "default".into());
+        let version = model_version(dir)?;
+        let classifier =
+            Classifier::load(dir, &device).map_err(|e| ClassifyError::Load(e.to_string()))?;
+        let (tx, mut rx) = mpsc::channel::<Request>(4);
+        let max_batch = max_batch.max(1);
+        std::thread::Builder::new()
+            .name("deeprubin-inference".into())
+            .spawn(move || {
+                while let Some(request) = rx.blocking_recv() {
+                    let mut out = Vec::with_capacity(request.curves.len());
+                    for chunk in request.curves.chunks(max_batch) {
+                        out.extend(classifier.classify(chunk, mc_samples));
+                    }
+                    let _ = request.reply.send(out);
+                }
+            })
+            .map_err(|e| ClassifyError::Load(format!("starting the inference thread: {e}")))?;
+        Ok(ModelHandle {
+            name: format!("deeprubin-{name}"),
+            version,
+            mc_samples,
+            requests: tx,
+        })
+    }
+
+    /// Classifies the curves in forward passes of at most `max_batch` curves.
+    pub async fn classify(
+        &self,
+        curves: Vec<LightCurve>,
+    ) -> Result<Vec<Prediction>, ClassifyError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request { curves, reply })
+            .await
+            .map_err(|_| ClassifyError::Stopped)?;
+        answer.await.map_err(|_| ClassifyError::Stopped)
+    }
+}
+
+/// The light curve the model sees for an alert: the stored detections and forced photometry of
+/// its object up to the alert's epoch (so an alert's classification does not depend on alerts
+/// that came after it in the same batch).
+pub fn curve_for_alert(alert: &Alert, stored: Option<&store::LightCurve>) -> LightCurve {
+    let until = alert.candidate.mjd.0;
+    let mut points: Vec<Point> = Vec::new();
+    let mut push = |mjd: f64, band: Band, flux: f64, err: f64, detected: bool| {
+        if mjd <= until {
+            points.push(Point {
+                mjd,
+                band,
+                flux_njy: flux,
+                flux_err_njy: err,
+                detected,
+            });
+        }
+    };
+    match stored {
+        Some(curve) => {
+            for d in &curve.detections {
+                push(d.mjd.0, d.band, d.flux.0, d.flux_err.0, true);
+            }
+            for f in &curve.forced_photometry {
+                let detected =
+                    f.flux_err.0 > 0.0 && (f.flux.0 / f.flux_err.0).abs() >= DETECTION_SNR;
+                push(f.mjd.0, f.band, f.flux.0, f.flux_err.0, detected);
+            }
+        }
+        // Not stored (cannot happen after a successful upsert): the packet's own history.
+        None => {
+            for d in alert.detections() {
+                push(d.mjd.0, d.band, d.flux.0, d.flux_err.0, true);
+            }
+        }
+    }
+    // A forced measurement at a detection's epoch duplicates it: keep the detection.
+    points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd).then(b.detected.cmp(&a.detected)));
+    points.dedup_by(|b, a| a.band == b.band && (a.mjd - b.mjd).abs() < 1e-4);
+    LightCurve::new(alert.object_id.as_str(), alert.survey, points)
+}
+
+/// Class name → probability.
+pub fn probability_map(prediction: &Prediction) -> BTreeMap<String, f64> {
+    classifier_core::CLASS_NAMES
+        .iter()
+        .zip(&prediction.probabilities)
+        .map(|(name, p)| ((*name).to_owned(), f64::from(*p)))
+        .collect()
+}
+
+/// Top level (Transient, Stochastic, Periodic) → probability.
+pub fn top_level_map(prediction: &Prediction) -> BTreeMap<String, f64> {
+    classifier_core::TopLevel::ALL
+        .iter()
+        .zip(prediction.top_level)
+        .map(|(level, p)| (level.name().to_owned(), f64::from(p)))
+        .collect()
+}
+
+/// The store row for an alert's prediction.
+pub fn new_classification(
+    alert: &Alert,
+    model: &ModelHandle,
+    prediction: &Prediction,
+) -> NewClassification {
+    NewClassification {
+        survey: alert.survey,
+        object_id: alert.object_id.clone(),
+        source_id: alert.candidate.source_id,
+        model_name: model.name.clone(),
+        model_version: model.version.clone(),
+        probabilities: probability_map(prediction),
+        top_level_probabilities: top_level_map(prediction),
+        predicted_class: prediction.class.clone(),
+        probability: prediction
+            .probabilities
+            .get(prediction.class_index)
+            .map_or(0.0, |p| f64::from(*p)),
+        uncertainty: f64::from(prediction.uncertainty),
+        anomaly_score: f64::from(prediction.anomaly_score),
+    }
+}
+
+/// Unique (survey, object) keys of the alerts, in first-seen order.
+pub fn object_keys<'a>(
+    alerts: impl Iterator<Item = &'a Alert>,
+) -> Vec<(Survey, alert_model::ObjectId)> {
+    let mut seen = std::collections::BTreeSet::new();
+    alerts
+        .filter(|a| seen.insert((a.survey, a.object_id.clone())))
+        .map(|a| (a.survey, a.object_id.clone()))
+        .collect()
+}
