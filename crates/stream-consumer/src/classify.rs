@@ -193,6 +193,20 @@ pub fn curve_for_alert(alert: &Alert, stored: Option<&store::LightCurve>) -> Lig
     LightCurve::new(alert.object_id.as_str(), alert.survey, points)
 }
 
+/// The model inputs for alerts whose objects' stored light curves are `stored` (one batched read).
+pub fn curves_for_alerts<'a>(
+    alerts: impl Iterator<Item = &'a Alert>,
+    stored: &[store::LightCurve],
+) -> Vec<LightCurve> {
+    let by_object: std::collections::HashMap<(Survey, &str), &store::LightCurve> = stored
+        .iter()
+        .map(|c| ((c.survey, c.object_id.as_str()), c))
+        .collect();
+    alerts
+        .map(|a| curve_for_alert(a, by_object.get(&(a.survey, a.object_id.as_str())).copied()))
+        .collect()
+}
+
 /// Class name → probability.
 pub fn probability_map(prediction: &Prediction) -> BTreeMap<String, f64> {
     classifier_core::CLASS_NAMES

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod classify;
 pub mod config;
+pub mod embedded;
 pub mod event;
 pub mod features;
 mod kafka;

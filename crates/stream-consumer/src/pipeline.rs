@@ -5,7 +5,7 @@
 //! idempotent, exactly-once effect. Only one batch is in flight, so a slow store or broker slows
 //! polling down (back-pressure) instead of filling memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -503,17 +503,7 @@ impl Pipeline {
                 }
             }
         };
-        let by_object: HashMap<(Survey, &str), &store::LightCurve> = curves
-            .iter()
-            .map(|c| ((c.survey, c.object_id.as_str()), c))
-            .collect();
-        let inputs: Vec<_> = stored
-            .iter()
-            .map(|(_, a)| {
-                let curve = by_object.get(&(a.survey, a.object_id.as_str())).copied();
-                classify::curve_for_alert(a, curve)
-            })
-            .collect();
+        let inputs = classify::curves_for_alerts(stored.iter().map(|(_, a)| a), &curves);
         let started = Instant::now();
         let n = inputs.len();
         let predictions = model.classify(inputs).await?;
