@@ -102,7 +102,7 @@ impl AlerceClient {
         let fallback = summary.meanra.zip(summary.meandec);
         let light_curve = map_light_curve(&raw, fallback);
         for s in &light_curve.skipped {
-            tracing::warn!(object = %object_id, kind = s.kind, index = s.index, reason = %s.reason, "ALeRCE record skipped");
+            tracing::debug!(object = %object_id, kind = s.kind, index = s.index, reason = %s.reason, "ALeRCE record skipped");
         }
         Ok(FetchedObject {
             object_id,

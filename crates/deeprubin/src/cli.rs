@@ -43,6 +43,8 @@ pub enum Command {
     Evaluate(crate::commands::evaluate::EvaluateArgs),
     /// Classify light curves from a CSV file (one JSON line per object).
     Classify(crate::commands::classify::ClassifyArgs),
+    /// Fetch ZTF light curves and ALeRCE's classifications from the ALeRCE API.
+    Fetch(crate::commands::fetch::FetchArgs),
 }
 
 /// Where Rubin writer schemas come from (Confluent-framed messages name only a schema id).

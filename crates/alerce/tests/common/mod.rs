@@ -14,7 +14,11 @@ use alerce::{AlerceClient, ClientConfig, RetryPolicy};
 pub const OID: &str = "ZTF21abcdefg";
 
 pub fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    // Relative to the crates folder, so the deeprubin CLI tests can share these fixtures.
+    let path = format!(
+        "{}/../alerce/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

@@ -3,6 +3,7 @@
 pub(crate) mod classify;
 mod database;
 pub(crate) mod evaluate;
+pub(crate) mod fetch;
 mod inspect;
 pub(crate) mod schemas;
 mod serve;
@@ -28,6 +29,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Classify(args) => classify::run(args),
+        Command::Fetch(args) => fetch::run(args),
     }
 }
 
