@@ -19,6 +19,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole broker on the embedded default: simulated alerts, in-process store, the shipped
+    /// model and the API on localhost; prints a summary and exits (or keeps serving with --keep).
+    Demo(crate::commands::demo::DemoArgs),
     /// Decode alert files (or folders of *.avro) and print one JSON line per alert.
     Inspect(InspectArgs),
     /// Simulate labelled light curves (CSV) and the alert packets the surveys would send.
@@ -178,11 +181,11 @@ pub struct ConsumeArgs {
     pub output_topic: Option<String>,
     #[arg(long)]
     pub dead_letter_topic: Option<String>,
-    #[arg(long)]
+    #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
-    #[arg(long)]
+    #[arg(long, env = "DEEPRUBIN_SCHEMA_DIR")]
     pub schema_dir: Option<PathBuf>,
-    #[arg(long)]
+    #[arg(long, env = "DEEPRUBIN_SCHEMA_REGISTRY")]
     pub schema_registry: Option<String>,
     /// Serve /metrics and /healthz here, e.g. 127.0.0.1:9898.
     #[arg(long)]
@@ -200,6 +203,23 @@ pub struct ConsumeArgs {
     /// librdkafka option passed through, KEY=VALUE (repeatable): security.protocol, sasl.*, ….
     #[arg(long)]
     pub kafka_option: Vec<String>,
+    /// Model folder (default: the shipped models/default).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// cpu, or cuda (needs a build with --features cuda).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Monte-Carlo dropout passes per light curve.
+    #[arg(long)]
+    pub mc_samples: Option<usize>,
+    /// Events with an anomaly score above this also go to the anomalies topic.
+    #[arg(long)]
+    pub anomaly_threshold: Option<f64>,
+    #[arg(long)]
+    pub anomalies_topic: Option<String>,
+    /// Run the stream without classification.
+    #[arg(long)]
+    pub no_classify: bool,
 }
 
 #[derive(Debug, Args)]

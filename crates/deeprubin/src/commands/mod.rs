@@ -2,6 +2,7 @@
 
 pub(crate) mod classify;
 mod database;
+pub(crate) mod demo;
 pub(crate) mod evaluate;
 pub(crate) mod fetch;
 mod inspect;
@@ -17,6 +18,7 @@ use crate::cli::Command;
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Migrate(args) => database::migrate(args),

@@ -58,6 +58,24 @@ fn config(args: &ConsumeArgs) -> anyhow::Result<ConsumerConfig> {
     if let Some(v) = args.output_format {
         c.pipeline.output_format = v;
     }
+    if let Some(v) = &args.model {
+        c.classifier.model_dir = Some(v.clone());
+    }
+    if let Some(v) = &args.device {
+        c.classifier.device = v.clone();
+    }
+    if let Some(v) = args.mc_samples {
+        c.classifier.mc_samples = v;
+    }
+    if let Some(v) = args.anomaly_threshold {
+        c.classifier.anomaly_threshold = v;
+    }
+    if let Some(v) = &args.anomalies_topic {
+        c.classifier.anomalies_topic = v.clone();
+    }
+    if args.no_classify {
+        c.classifier.enabled = false;
+    }
     for option in &args.kafka_option {
         let (key, value) = option
             .split_once('=')
