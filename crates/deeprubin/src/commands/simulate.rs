@@ -36,13 +36,21 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let csv = write_csv(&args.out, &objects).context("writing CSV")?;
-    let packets = if args.no_packets {
-        0
-    } else {
-        write_packets(&args.out.join("alerts"), &objects)
-            .context("writing alert packets")?
-            .len()
-    };
+    // One folder per survey (alerts/ztf, alerts/lsst): each stream is replayed to its own topic.
+    let mut packets = 0;
+    if !args.no_packets {
+        for survey in &args.surveys {
+            let of_survey: Vec<_> = objects
+                .iter()
+                .filter(|o| o.survey == *survey)
+                .cloned()
+                .collect();
+            let dir = args.out.join("alerts").join(survey.as_str());
+            packets += write_packets(&dir, &of_survey)
+                .with_context(|| format!("writing alert packets to {}", dir.display()))?
+                .len();
+        }
+    }
     println!(
         "objects={} detections={} packets={} seconds={:.2} lightcurves={} labels={}",
         objects.len(),
