@@ -34,22 +34,44 @@ fn quantiles(mut v: Vec<f64>) -> Vec<f64> {
         .collect()
 }
 
-/// Fraction of the calibration distribution below `x` (linear between stored quantiles).
+/// Fraction of the calibration distribution below `x`: piecewise linear through the distinct
+/// stored quantiles (a run of equal quantiles counts at its middle rank), so the score is
+/// continuous in `x` and float noise in the embedding cannot make it jump.
 fn cdf(q: &[f64], x: f64) -> f64 {
     if q.is_empty() || !x.is_finite() {
         return 1.0;
     }
     let n = q.len();
-    let pos = q.partition_point(|v| *v < x);
-    if pos == 0 {
-        return 0.0;
+    if n == 1 {
+        return if x < q[0] { 0.0 } else { 1.0 };
     }
-    if pos >= n {
+    // Knots: (value, rank fraction) of each run of equal values.
+    let mut knots: Vec<(f64, f64)> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && q[j + 1] == q[i] {
+            j += 1;
+        }
+        let rank = if i == 0 {
+            0.0
+        } else if j == n - 1 {
+            (n - 1) as f64
+        } else {
+            0.5 * (i + j) as f64
+        };
+        knots.push((q[i], rank / (n - 1) as f64));
+        i = j + 1;
+    }
+    let pos = knots.partition_point(|k| k.0 < x);
+    if pos == 0 {
+        return if x < knots[0].0 { 0.0 } else { knots[0].1 };
+    }
+    if pos >= knots.len() {
         return 1.0;
     }
-    let (a, b) = (q[pos - 1], q[pos]);
-    let frac = if b > a { (x - a) / (b - a) } else { 0.5 };
-    ((pos - 1) as f64 + frac) / (n - 1) as f64
+    let ((a, ya), (b, yb)) = (knots[pos - 1], knots[pos]);
+    ya + (yb - ya) * (x - a) / (b - a)
 }
 
 impl AnomalyModel {
@@ -156,6 +178,17 @@ impl AnomalyModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cdf_is_continuous_over_ties() {
+        let q = [0.0, 1.0, 1.0, 1.0, 2.0];
+        assert_eq!(cdf(&q, -1.0), 0.0);
+        assert_eq!(cdf(&q, 3.0), 1.0);
+        let below = cdf(&q, 1.0 - 1e-9);
+        let above = cdf(&q, 1.0 + 1e-9);
+        assert!((below - above).abs() < 1e-6, "{below} vs {above}");
+        assert!((cdf(&q, 1.0) - 0.5).abs() < 1e-12);
+    }
 
     #[test]
     fn far_points_score_higher() {

@@ -216,7 +216,8 @@ impl Classifier {
                 self.meta.model.grid_len,
                 &self.device,
             );
-            let det = self.net.forward(&input, false);
+            let seq = self.net.encode(&input);
+            let det = self.net.head(seq.clone(), &input, false);
             let logits = to_vec(det.logits);
             let emb = to_vec(det.embedding);
             let n = chunk.len();
@@ -224,7 +225,7 @@ impl Classifier {
             if mc_samples >= 2 {
                 let mut p = [0f32; N_CLASSES];
                 for _ in 0..mc_samples {
-                    let sample = to_vec(self.net.forward(&input, true).logits);
+                    let sample = to_vec(self.net.head(seq.clone(), &input, true).logits);
                     for i in 0..n {
                         softmax_into(&sample[i * N_CLASSES..(i + 1) * N_CLASSES], t, &mut p);
                         for (acc, v) in probs[i * N_CLASSES..(i + 1) * N_CLASSES].iter_mut().zip(&p)

@@ -92,7 +92,14 @@ fn trains_saves_and_reloads_to_identical_outputs() {
         for (p, q) in x.probabilities.iter().zip(&y.probabilities) {
             assert!((p - q).abs() < 1e-6, "{p} vs {q}");
         }
-        assert!((x.anomaly_score - y.anomaly_score).abs() < 1e-6);
+        assert!(
+            (x.anomaly_score - y.anomaly_score).abs() < 1e-6,
+            "{} vs {} (uncertainty {} vs {})",
+            x.anomaly_score,
+            y.anomaly_score,
+            x.uncertainty,
+            y.uncertainty
+        );
         let sum: f32 = x.probabilities.iter().sum();
         assert!((sum - 1.0).abs() < 1e-4);
         assert!((0.0..=1.0).contains(&x.uncertainty));

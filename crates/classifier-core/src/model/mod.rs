@@ -153,7 +153,17 @@ impl ModelConfig {
 impl LightCurveNet {
     /// Forward pass; `stochastic` turns dropout on (training and MC-dropout inference).
     pub fn forward(&self, input: &ModelInput, stochastic: bool) -> ModelOutput {
-        let seq = self.encoder.forward(input);
+        self.head(self.encode(input), input, stochastic)
+    }
+
+    /// The sequence encoder's pooled output, `[batch, 2·d_model]`. Outside autodiff it is
+    /// deterministic, so MC-dropout samples can share it and rerun only [`LightCurveNet::head`].
+    pub fn encode(&self, input: &ModelInput) -> Tensor<2> {
+        self.encoder.forward(input)
+    }
+
+    /// Context MLP, fusion and heads over an encoded sequence; dropout acts here.
+    pub fn head(&self, seq: Tensor<2>, input: &ModelInput, stochastic: bool) -> ModelOutput {
         let ctx = Tensor::cat(vec![input.grid.clone(), input.global.clone()], 1);
         let ctx = gelu(self.context_in.forward(ctx));
         let ctx = dropout(ctx, self.dropout, stochastic);
