@@ -120,6 +120,9 @@ pub struct PipelineConfig {
     pub output_format: OutputFormat,
     /// Schema id under which the output event is registered, for Confluent framing.
     pub output_schema_id: Option<u32>,
+    /// A schema registry to register the output event's schema with at start (subject
+    /// `<output topic>-value`); its id then frames every event (Confluent wire format).
+    pub output_schema_registry: Option<String>,
     /// Backoff bounds while the database or broker is down.
     pub retry_initial_ms: u64,
     pub retry_max_ms: u64,
@@ -177,6 +180,7 @@ impl Default for PipelineConfig {
             exit_when_idle_secs: None,
             output_format: OutputFormat::Avro,
             output_schema_id: None,
+            output_schema_registry: None,
             retry_initial_ms: 200,
             retry_max_ms: 10_000,
         }

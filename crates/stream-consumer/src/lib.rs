@@ -12,6 +12,7 @@ mod kafka;
 mod lag;
 pub mod metrics;
 mod pipeline;
+pub mod registry;
 pub mod replay;
 mod retry;
 mod sink;
@@ -49,6 +50,8 @@ pub enum ConsumeError {
     Metrics(String),
     #[error(transparent)]
     Classify(#[from] classify::ClassifyError),
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
     #[error("invalid --metrics-listen address {0:?}")]
     MetricsAddress(String),
 }
@@ -154,6 +157,24 @@ pub async fn run_with_store(
     consumer.subscribe(&topics)?;
     let sink = sink::Sink::new(kafka::producer(&k.brokers, &k.options)?);
     let model = load_model(&config)?;
+    let output_schema_id = match (
+        &config.pipeline.output_schema_registry,
+        config.pipeline.output_format,
+    ) {
+        (Some(registry), OutputFormat::Avro) => {
+            let subject = format!("{}-value", config.kafka.output_topic);
+            let timeout = Duration::from_millis(config.input.schema_registry_timeout_ms);
+            let registry = registry.clone();
+            let id = tokio::task::spawn_blocking(move || {
+                registry::register_schema(&registry, &subject, OBJECT_UPDATE_SCHEMA, timeout)
+            })
+            .await
+            .map_err(|e| ConsumeError::Metrics(e.to_string()))??;
+            tracing::info!(id, "output schema registered");
+            Some(id)
+        }
+        _ => config.pipeline.output_schema_id,
+    };
 
     if let Some(listen) = &config.metrics.listen {
         let addr: SocketAddr = listen
@@ -177,7 +198,7 @@ pub async fn run_with_store(
     let pipeline = Pipeline {
         encoder: EventEncoder {
             format: config.pipeline.output_format,
-            schema_id: config.pipeline.output_schema_id,
+            schema_id: output_schema_id,
         },
         decoder: Arc::new(decoder(&config)),
         config,
