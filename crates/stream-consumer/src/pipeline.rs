@@ -210,12 +210,16 @@ impl Pipeline {
         self.metrics
             .stage("dead_letter", started.elapsed().as_secs_f64());
 
-        let mut alerts: Vec<(&OwnedMessage, Alert)> = Vec::new();
+        // The batch's alerts, contiguous so the store takes them without a copy, and the message
+        // each came from.
+        let mut alerts: Vec<Alert> = Vec::new();
+        let mut sources: Vec<&OwnedMessage> = Vec::new();
         let mut decoded_messages = 0u64;
         for (message, outcome) in batch.iter().zip(decoded) {
             if let Decoded::Alerts(list) = outcome {
                 decoded_messages += 1;
-                alerts.extend(list.into_iter().map(|a| (message, a)));
+                sources.extend(std::iter::repeat_n(message, list.len()));
+                alerts.extend(list);
             }
         }
 
@@ -225,7 +229,7 @@ impl Pipeline {
         // A message with an alert the store refused goes to the dead-letter topic whole.
         let mut refused_messages = BTreeMap::new();
         for (index, reason) in &rejected {
-            let message = alerts[*index].0;
+            let message = sources[*index];
             refused_messages
                 .entry((message.topic(), message.partition(), message.offset()))
                 .or_insert((message, reason));
@@ -237,11 +241,12 @@ impl Pipeline {
             totals.dead_lettered += 1;
         }
         totals.messages_stored = decoded_messages - refused_messages.len() as u64;
-        let stored: Vec<&(&OwnedMessage, Alert)> = alerts
+        let stored: Vec<(&OwnedMessage, &Alert)> = sources
             .iter()
+            .zip(&alerts)
             .enumerate()
             .filter(|(i, _)| !rejected.contains_key(i))
-            .map(|(_, a)| a)
+            .map(|(_, (m, a))| (*m, a))
             .collect();
         totals.stored = stored.len() as u64;
         self.metrics.stored(label, stored.len());
@@ -383,15 +388,14 @@ impl Pipeline {
     /// refuses for good is split: the alerts it refuses alone are returned (index → reason).
     async fn store(
         &self,
-        alerts: &[(&OwnedMessage, Alert)],
+        batch: &[Alert],
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<BTreeMap<usize, String>, PipelineError> {
         let mut rejected = BTreeMap::new();
-        if alerts.is_empty() {
+        if batch.is_empty() {
             return Ok(rejected);
         }
-        let batch: Vec<Alert> = alerts.iter().map(|(_, a)| a.clone()).collect();
-        match self.retry_store(&batch, shutdown).await? {
+        match self.retry_store(batch, shutdown).await? {
             Ok(()) => return Ok(rejected),
             Err(e) => tracing::warn!(error = %e, "store refused the batch; storing alert by alert"),
         }
@@ -479,14 +483,14 @@ impl Pipeline {
     /// alert order.
     async fn classify(
         &self,
-        stored: &[&(&OwnedMessage, Alert)],
+        stored: &[(&OwnedMessage, &Alert)],
         model: &ModelHandle,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Vec<Prediction>, PipelineError> {
         if stored.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = classify::object_keys(stored.iter().map(|(_, a)| a));
+        let keys = classify::object_keys(stored.iter().map(|(_, a)| *a));
         let mut backoff = self.backoff();
         let curves = loop {
             match self.store.light_curves(&keys).await {
@@ -503,7 +507,7 @@ impl Pipeline {
                 }
             }
         };
-        let inputs = classify::curves_for_alerts(stored.iter().map(|(_, a)| a), &curves);
+        let inputs = classify::curves_for_alerts(stored.iter().map(|(_, a)| *a), &curves);
         let started = Instant::now();
         let n = inputs.len();
         let predictions = model.classify(inputs).await?;
