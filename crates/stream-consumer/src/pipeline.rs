@@ -182,6 +182,8 @@ impl Pipeline {
         self.metrics.batch(batch.len());
 
         let started = Instant::now();
+        // Shared with the decoding task, so payloads are decoded where they lie, not copied.
+        let batch = Arc::new(batch);
         let decoded = self.decode(&batch, survey, shutdown).await?;
         self.metrics
             .stage("decode", started.elapsed().as_secs_f64());
@@ -316,7 +318,7 @@ impl Pipeline {
             .stage("publish", started.elapsed().as_secs_f64());
 
         let started = Instant::now();
-        self.commit(&batch, shutdown).await?;
+        self.commit(&batch[..], shutdown).await?;
         self.metrics
             .stage("commit", started.elapsed().as_secs_f64());
         Ok(totals)
@@ -326,21 +328,18 @@ impl Pipeline {
     /// schema registry is down) are retried; everything else becomes a dead letter.
     async fn decode(
         &self,
-        batch: &[OwnedMessage],
+        batch: &Arc<Vec<OwnedMessage>>,
         survey: Survey,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Vec<Decoded>, PipelineError> {
         let mut backoff = self.backoff();
         loop {
-            let payloads: Vec<Option<Vec<u8>>> = batch
-                .iter()
-                .map(|m| m.payload().map(<[u8]>::to_vec))
-                .collect();
+            let messages = Arc::clone(batch);
             let decoder = Arc::clone(&self.decoder);
             let result = tokio::task::spawn_blocking(move || {
-                payloads
+                messages
                     .iter()
-                    .map(|p| match p {
+                    .map(|m| match m.payload() {
                         None => Err(DecodeError::NotAvro("empty message (no payload)".into())),
                         Some(bytes) => decoder.decode(bytes),
                     })
