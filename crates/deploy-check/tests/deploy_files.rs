@@ -72,6 +72,10 @@ fn the_code_exports_the_pipeline_and_api_metrics() {
         "deeprubin_end_to_end_seconds_bucket",
         "deeprubin_healthy",
         "deeprubin_api_requests_total",
+        "deeprubin_inference_seconds_bucket",
+        "deeprubin_inference_batch_size_bucket",
+        "deeprubin_classifications_total",
+        "deeprubin_anomaly_score_bucket",
     ] {
         assert!(
             exported.contains(name),
@@ -132,6 +136,9 @@ fn alert_rules_reference_only_exported_metrics() {
         "deeprubin_alerts_dead_lettered_total",
         "deeprubin_end_to_end_seconds_bucket",
         "deeprubin_healthy",
+        "deeprubin_inference_seconds_bucket",
+        "deeprubin_classifications_total",
+        "deeprubin_anomaly_score_bucket",
     ] {
         assert!(
             exprs
@@ -154,6 +161,85 @@ fn alert_rules_reference_only_exported_metrics() {
     assert!(
         unknown.is_empty(),
         "rules.test.yml feeds unknown metrics: {unknown:?}"
+    );
+}
+
+/// The metric families registered by the consumer's and the API's metrics modules (whole
+/// `"deeprubin_…"` literals there; tests elsewhere register made-up names).
+fn registered_families(root: &Path) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for file in [
+        "crates/stream-consumer/src/metrics.rs",
+        "crates/api/src/metrics.rs",
+    ] {
+        let text = read(&root.join(file));
+        names.extend(
+            metric_tokens(&text)
+                .into_iter()
+                .filter(|m| text.contains(&format!("\"{m}\""))),
+        );
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_shows_every_registered_metric() {
+    let root = repo_root();
+    let families = registered_families(&root);
+    for name in [
+        "deeprubin_inference_seconds",
+        "deeprubin_inference_batch_size",
+        "deeprubin_classifications_total",
+        "deeprubin_anomaly_score",
+    ] {
+        assert!(
+            families.contains(name),
+            "{name} is not registered: {families:?}"
+        );
+    }
+    let dashboard: serde_json::Value = serde_json::from_str(&read(
+        &root.join("deploy/grafana/dashboards/deeprubin.json"),
+    ))
+    .expect("dashboard JSON");
+    let mut exprs = Vec::new();
+    json_strings_at(&dashboard, "expr", &mut exprs);
+    let used: BTreeSet<String> = exprs.iter().flat_map(|e| metric_tokens(e)).collect();
+    let shown = |family: &str| {
+        used.contains(family)
+            || deploy_check::HISTOGRAM_SUFFIXES
+                .iter()
+                .any(|s| used.contains(&format!("{family}{s}")))
+    };
+    let missing: Vec<_> = families.iter().filter(|f| !shown(f)).collect();
+    assert!(missing.is_empty(), "no dashboard panel shows {missing:?}");
+}
+
+/// The anomaly-threshold queries pick the `le` bucket of 0.9, which the Rust client writes as
+/// the bound `linear_buckets(0.05, 0.05, 19)` computes, not as "0.9": the regex in the dashboard
+/// and the rules must match that string, and the promtool tests must feed it.
+#[test]
+fn anomaly_threshold_queries_match_the_exported_bucket_bound() {
+    let root = repo_root();
+    let metrics = read(&root.join("crates/stream-consumer/src/metrics.rs"));
+    assert!(
+        metrics.contains("linear_buckets(0.05, 0.05, 19)"),
+        "deeprubin_anomaly_score buckets changed: update the le regex of the dashboard and rules"
+    );
+    let bound = format!("{}", 0.05_f64 + 0.05 * 17.0);
+    assert_eq!(bound, "0.9000000000000001");
+    // The PromQL string "0\\.90*1?" is the regex 0\.90*1?: it matches "0.9" and the bound above.
+    let regex = r#"le=~\"0\\\\.90*1?\""#;
+    let dashboard = read(&root.join("deploy/grafana/dashboards/deeprubin.json"));
+    assert!(dashboard.contains(regex), "dashboard lacks {regex}");
+    let rules = read(&root.join("deploy/prometheus/rules.yml"));
+    assert!(
+        rules.contains(r#"le=~"0\\.90*1?""#),
+        "rules.yml lacks the le regex"
+    );
+    let tests = read(&root.join("deploy/prometheus/rules.test.yml"));
+    assert!(
+        tests.contains(&format!("le=\"{bound}\"")),
+        "rules.test.yml does not feed le=\"{bound}\""
     );
 }
 
