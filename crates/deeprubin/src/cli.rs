@@ -48,6 +48,8 @@ pub enum Command {
     Classify(crate::commands::classify::ClassifyArgs),
     /// Fetch ZTF light curves and ALeRCE's classifications from the ALeRCE API.
     Fetch(crate::commands::fetch::FetchArgs),
+    /// Compare SN Ia and SN II (or any classes): rise and decline times and colours, with figures.
+    Eda(crate::commands::eda::EdaArgs),
 }
 
 /// Where Rubin writer schemas come from (Confluent-framed messages name only a schema id).

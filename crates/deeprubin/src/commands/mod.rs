@@ -3,6 +3,7 @@
 pub(crate) mod classify;
 mod database;
 pub(crate) mod demo;
+pub(crate) mod eda;
 pub(crate) mod evaluate;
 pub(crate) mod fetch;
 mod inspect;
@@ -32,6 +33,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Fetch(args) => fetch::run(args),
+        Command::Eda(args) => eda::run(args),
     }
 }
 
