@@ -138,18 +138,61 @@ impl ModelHandle {
         })
     }
 
-    /// Classifies the curves in forward passes of at most `max_batch` curves.
+    /// Classifies the curves in forward passes of at most `max_batch` curves; identical curves
+    /// (the same object at the same state, e.g. a message delivered twice in one batch) are
+    /// classified once and share the prediction.
     pub async fn classify(
         &self,
         curves: Vec<LightCurve>,
     ) -> Result<Vec<Prediction>, ClassifyError> {
+        let (curves, index) = dedup_curves(curves);
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request { curves, reply })
             .await
             .map_err(|_| ClassifyError::Stopped)?;
-        answer.await.map_err(|_| ClassifyError::Stopped)
+        let unique = answer.await.map_err(|_| ClassifyError::Stopped)?;
+        index
+            .into_iter()
+            .map(|i| unique.get(i).cloned().ok_or(ClassifyError::Stopped))
+            .collect()
     }
+}
+
+/// The distinct curves, and for each input curve the index of its equal among them. Two alerts
+/// of one object at different epochs have different curves (each is cut at its alert's epoch), so
+/// only true repeats are merged.
+pub fn dedup_curves(curves: Vec<LightCurve>) -> (Vec<LightCurve>, Vec<usize>) {
+    use std::hash::{Hash, Hasher};
+    let mut unique: Vec<LightCurve> = Vec::with_capacity(curves.len());
+    let mut index = Vec::with_capacity(curves.len());
+    let mut seen: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
+    for curve in curves {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        curve.object_id.hash(&mut hasher);
+        curve.survey.hash(&mut hasher);
+        for p in &curve.points {
+            p.mjd.to_bits().hash(&mut hasher);
+            p.band.hash(&mut hasher);
+            p.flux_njy.to_bits().hash(&mut hasher);
+            p.flux_err_njy.to_bits().hash(&mut hasher);
+            p.detected.hash(&mut hasher);
+        }
+        let slots = seen.entry(hasher.finish()).or_default();
+        match slots
+            .iter()
+            .copied()
+            .find(|&u| unique.get(u) == Some(&curve))
+        {
+            Some(u) => index.push(u),
+            None => {
+                slots.push(unique.len());
+                index.push(unique.len());
+                unique.push(curve);
+            }
+        }
+    }
+    (unique, index)
 }
 
 /// The light curve the model sees for an alert: the stored detections and forced photometry of

@@ -207,6 +207,7 @@ pub async fn run_with_store(
         store,
         metrics,
         model,
+        overlap: std::env::var("DEEPRUBIN_PIPELINE_OVERLAP").map_or(true, |v| v.trim() != "0"),
     };
     tracing::info!(topics = ?pipeline.config.kafka.topics, group = %pipeline.config.kafka.group, "consuming");
     let result = pipeline.run(shutdown).await;

@@ -1,9 +1,20 @@
-//! The consume loop: poll → decode → store → publish → commit, one bounded batch at a time.
+//! The consume loop, two stages joined by a bounded queue:
 //!
-//! Offsets are committed only after every message of the batch is stored and its event (or its
-//! dead letter) is acknowledged by the broker: at-least-once delivery, and since the store is
-//! idempotent, exactly-once effect. Only one batch is in flight, so a slow store or broker slows
-//! polling down (back-pressure) instead of filling memory.
+//! 1. *intake*: poll → decode → dead letters → store, one bounded batch at a time;
+//! 2. *finish*: classify → publish (and record the classification rows) → commit, batch by batch
+//!    in the order the intake stored them.
+//!
+//! While batch N is classified and published, batch N+1 is polled, decoded and stored. Offsets are
+//! committed only by the finish stage, in batch order, after every message of the batch is stored
+//! and its event (or its dead letter) is acknowledged by the broker: at-least-once delivery, and
+//! since the store and the classification rows are idempotent, exactly-once effect. At most
+//! [`PIPELINE_DEPTH`] stored batches wait for the finish stage, so a slow model, store or broker
+//! slows polling down (back-pressure) instead of filling memory.
+//!
+//! A batch's light curves are read after that batch is stored, so its classifications see its own
+//! alerts; they may also see the next batch's measurements when that batch was stored first, but
+//! each alert's curve is cut at the alert's epoch, so only measurements that arrived late (an
+//! earlier epoch in a later batch) can differ from a strictly sequential run.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +26,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use store::StateStore;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::classify::{self, ModelHandle};
 use crate::config::ConsumerConfig;
@@ -78,6 +89,28 @@ pub struct Pipeline {
     pub encoder: EventEncoder,
     /// The classifier; `None` runs the stream without classification.
     pub model: Option<ModelHandle>,
+    /// Store the next batch while the previous one is classified and published (the default);
+    /// `false` finishes each batch before polling the next, as before (for measurements:
+    /// `DEEPRUBIN_PIPELINE_OVERLAP=0`).
+    pub overlap: bool,
+}
+
+/// Stored batches that may wait for the finish stage (classify, publish, commit) while the intake
+/// stage stores the next one.
+pub const PIPELINE_DEPTH: usize = 1;
+
+/// A batch that is stored and waits to be classified, published and committed.
+struct StoredBatch {
+    /// Every message polled in the batch (commit covers all of them).
+    messages: Arc<Vec<OwnedMessage>>,
+    /// The stored alerts, in message order.
+    alerts: Vec<Alert>,
+    /// For each stored alert, the index of its message in `messages`.
+    sources: Vec<usize>,
+    /// When the batch's processing began (the events' `ingest_ms`).
+    ingest_start: i64,
+    /// When the run's first message arrived (for `busy_seconds`).
+    first_message: Instant,
 }
 
 /// A decoded message: its alerts, or why it is a dead letter.
@@ -96,6 +129,37 @@ impl Pipeline {
     /// Runs until shutdown or idleness; returns what it did.
     pub async fn run(
         &self,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(StopReason, RunTotals), PipelineError> {
+        let (queue, stored) = mpsc::channel::<StoredBatch>(PIPELINE_DEPTH);
+        // Without overlap the finish stage reports each finished batch and the intake waits.
+        let (done_tx, done_rx) = mpsc::channel::<()>(1);
+        let (done_tx, done_rx) = if self.overlap {
+            (None, None)
+        } else {
+            (Some(done_tx), Some(done_rx))
+        };
+        // Both stages run concurrently on this task (their heavy work is on the blocking pool, the
+        // inference thread and the database). An error in either ends both; nothing the failed
+        // stage had not committed is lost, it is redelivered.
+        let ((reason, mut totals), finished) = tokio::try_join!(
+            self.intake(queue, done_rx, shutdown.clone()),
+            self.finish_all(stored, done_tx, shutdown.clone())
+        )?;
+        totals.published = finished.published;
+        totals.anomalies = finished.anomalies;
+        totals.busy_seconds = finished.busy_seconds;
+        tracing::info!(?reason, ?totals, "consumer stopping");
+        Ok((reason, totals))
+    }
+
+    /// The intake stage: polls batches, decodes, dead-letters and stores them, and queues each for
+    /// the finish stage. Returns when shutdown or idleness stops polling; dropping the queue then
+    /// lets the finish stage complete the batches already queued.
+    async fn intake(
+        &self,
+        queue: mpsc::Sender<StoredBatch>,
+        mut finished: Option<mpsc::Receiver<()>>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(StopReason, RunTotals), PipelineError> {
         let cfg = &self.config.pipeline;
@@ -150,31 +214,64 @@ impl Pipeline {
                 }
             }
             if !batch.is_empty() {
-                let done = self.process(batch, &mut shutdown).await?;
+                let first = first_message.unwrap_or_else(Instant::now);
+                let (stored, done) = self.store_batch(batch, first, &mut shutdown).await?;
                 totals.consumed += done.consumed;
                 totals.stored += done.stored;
                 totals.messages_stored += done.messages_stored;
-                totals.published += done.published;
                 totals.dead_lettered += done.dead_lettered;
-                totals.anomalies += done.anomalies;
-                totals.busy_seconds = first_message.map_or(0.0, |t| t.elapsed().as_secs_f64());
+                let started = Instant::now();
+                // Waits while the finish stage is busy with the previous batches (back-pressure).
+                // A closed queue means the finish stage failed; its error is the one reported.
+                if queue.send(stored).await.is_err() {
+                    return Ok((StopReason::Shutdown, totals));
+                }
+                if let Some(finished) = finished.as_mut()
+                    && finished.recv().await.is_none()
+                {
+                    return Ok((StopReason::Shutdown, totals));
+                }
+                self.metrics.stage("queue", started.elapsed().as_secs_f64());
             }
             if *shutdown.borrow() {
                 stop = Some(StopReason::Shutdown);
             }
             if let Some(reason) = stop {
-                tracing::info!(?reason, ?totals, "consumer stopping");
                 return Ok((reason, totals));
             }
         }
     }
 
-    /// Decode, store, publish, then commit one batch.
-    async fn process(
+    /// The finish stage: classifies, publishes and commits the queued batches in order, until the
+    /// intake stage stops and the queue is empty.
+    async fn finish_all(
+        &self,
+        mut stored: mpsc::Receiver<StoredBatch>,
+        finished: Option<mpsc::Sender<()>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<RunTotals, PipelineError> {
+        let mut totals = RunTotals::default();
+        while let Some(batch) = stored.recv().await {
+            let first_message = batch.first_message;
+            let done = self.finish(batch, &mut shutdown).await?;
+            totals.published += done.published;
+            totals.anomalies += done.anomalies;
+            totals.busy_seconds = first_message.elapsed().as_secs_f64();
+            if let Some(finished) = &finished {
+                let _ = finished.send(()).await;
+            }
+        }
+        Ok(totals)
+    }
+
+    /// Decodes, dead-letters and stores one batch; returns what the finish stage needs and the
+    /// intake counts (`consumed`, `messages_stored`, `stored`, `dead_lettered`).
+    async fn store_batch(
         &self,
         batch: Vec<OwnedMessage>,
+        first_message: Instant,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<RunTotals, PipelineError> {
+    ) -> Result<(StoredBatch, RunTotals), PipelineError> {
         let survey = self.config.input.survey;
         let label = survey.as_str();
         let ingest_start = now_ms();
@@ -215,12 +312,12 @@ impl Pipeline {
         // The batch's alerts, contiguous so the store takes them without a copy, and the message
         // each came from.
         let mut alerts: Vec<Alert> = Vec::new();
-        let mut sources: Vec<&OwnedMessage> = Vec::new();
+        let mut sources: Vec<usize> = Vec::new();
         let mut decoded_messages = 0u64;
-        for (message, outcome) in batch.iter().zip(decoded) {
+        for (index, outcome) in decoded.into_iter().enumerate() {
             if let Decoded::Alerts(list) = outcome {
                 decoded_messages += 1;
-                sources.extend(std::iter::repeat_n(message, list.len()));
+                sources.extend(std::iter::repeat_n(index, list.len()));
                 alerts.extend(list);
             }
         }
@@ -231,7 +328,9 @@ impl Pipeline {
         // A message with an alert the store refused goes to the dead-letter topic whole.
         let mut refused_messages = BTreeMap::new();
         for (index, reason) in &rejected {
-            let message = sources[*index];
+            let Some(message) = sources.get(*index).and_then(|&m| batch.get(m)) else {
+                continue;
+            };
             refused_messages
                 .entry((message.topic(), message.partition(), message.offset()))
                 .or_insert((message, reason));
@@ -243,19 +342,45 @@ impl Pipeline {
             totals.dead_lettered += 1;
         }
         totals.messages_stored = decoded_messages - refused_messages.len() as u64;
-        let stored: Vec<(&OwnedMessage, &Alert)> = sources
-            .iter()
-            .zip(&alerts)
+        let (alerts, sources): (Vec<Alert>, Vec<usize>) = alerts
+            .into_iter()
+            .zip(sources)
             .enumerate()
             .filter(|(i, _)| !rejected.contains_key(i))
-            .map(|(_, (m, a))| (*m, a))
-            .collect();
-        totals.stored = stored.len() as u64;
-        self.metrics.stored(label, stored.len());
+            .map(|(_, pair)| pair)
+            .unzip();
+        totals.stored = alerts.len() as u64;
+        self.metrics.stored(label, alerts.len());
+        let stored = StoredBatch {
+            messages: batch,
+            alerts,
+            sources,
+            ingest_start,
+            first_message,
+        };
+        Ok((stored, totals))
+    }
+
+    /// Classifies a stored batch, publishes its events while recording its classification rows,
+    /// then commits its offsets; returns `published` and `anomalies`.
+    async fn finish(
+        &self,
+        batch: StoredBatch,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<RunTotals, PipelineError> {
+        let label = self.config.input.survey.as_str();
+        let StoredBatch {
+            messages,
+            alerts,
+            sources,
+            ingest_start,
+            ..
+        } = batch;
+        let mut totals = RunTotals::default();
 
         let started = Instant::now();
         let predictions = match &self.model {
-            Some(model) => self.classify(&stored, model, shutdown).await?,
+            Some(model) => self.classify(&alerts, model, shutdown).await?,
             None => Vec::new(),
         };
         self.metrics
@@ -263,11 +388,13 @@ impl Pipeline {
         let classified_ms = now_ms();
 
         let started = Instant::now();
-        let mut records = Vec::with_capacity(stored.len());
+        let mut records = Vec::with_capacity(alerts.len());
         let mut anomalies = Vec::new();
-        let mut input_times = Vec::with_capacity(stored.len());
-        for (i, (message, alert)) in stored.iter().enumerate() {
-            let input_ms = message.timestamp().to_millis();
+        let mut input_times = Vec::with_capacity(alerts.len());
+        for (i, (alert, source)) in alerts.iter().zip(&sources).enumerate() {
+            let input_ms = messages
+                .get(*source)
+                .and_then(|m| m.timestamp().to_millis());
             let mut event = ObjectUpdate::for_alert(alert, input_ms, ingest_start);
             let mut anomalous = false;
             if let (Some(model), Some(prediction)) = (&self.model, predictions.get(i)) {
@@ -296,21 +423,43 @@ impl Pipeline {
             }
             records.push(record);
         }
-        self.publish(&self.config.kafka.output_topic, &records, shutdown)
-            .await?;
-        if !anomalies.is_empty() {
-            self.publish(
-                &self.config.classifier.anomalies_topic,
-                &anomalies,
-                shutdown,
-            )
-            .await?;
-        }
-        let published_at = now_ms();
-        for input_ms in input_times.into_iter().flatten() {
-            self.metrics
-                .end_to_end((published_at - input_ms).max(0) as f64 / 1000.0);
-        }
+        // The classification rows and the events are independent; both are done before the
+        // commit, so a crash in between redelivers the batch and the replay fills in what is
+        // missing (rows are unique per object, source and model version).
+        let rows: Vec<_> = match &self.model {
+            Some(model) => alerts
+                .iter()
+                .zip(&predictions)
+                .map(|(alert, p)| classify::new_classification(alert, model, p))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut record_shutdown = shutdown.clone();
+        let mut anomaly_shutdown = shutdown.clone();
+        tokio::try_join!(
+            self.record_classifications(&rows, &mut record_shutdown),
+            async {
+                self.publish(&self.config.kafka.output_topic, &records, shutdown)
+                    .await?;
+                let published_at = now_ms();
+                for input_ms in input_times.iter().flatten() {
+                    self.metrics
+                        .end_to_end((published_at - input_ms).max(0) as f64 / 1000.0);
+                }
+                Ok::<(), PipelineError>(())
+            },
+            async {
+                if anomalies.is_empty() {
+                    return Ok(());
+                }
+                self.publish(
+                    &self.config.classifier.anomalies_topic,
+                    &anomalies,
+                    &mut anomaly_shutdown,
+                )
+                .await
+            },
+        )?;
         totals.published = records.len() as u64;
         totals.anomalies = anomalies.len() as u64;
         self.metrics.published(label, records.len());
@@ -318,7 +467,7 @@ impl Pipeline {
             .stage("publish", started.elapsed().as_secs_f64());
 
         let started = Instant::now();
-        self.commit(&batch[..], shutdown).await?;
+        self.commit(&messages[..], shutdown).await?;
         self.metrics
             .stage("commit", started.elapsed().as_secs_f64());
         Ok(totals)
@@ -477,19 +626,18 @@ impl Pipeline {
         }
     }
 
-    /// Classifies every stored alert from its object's stored light curve (one batched read),
-    /// records one classification row per alert (one batched write), returns the predictions in
-    /// alert order.
+    /// Classifies every stored alert from its object's stored light curve (one batched read);
+    /// returns the predictions in alert order.
     async fn classify(
         &self,
-        stored: &[(&OwnedMessage, &Alert)],
+        alerts: &[Alert],
         model: &ModelHandle,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Vec<Prediction>, PipelineError> {
-        if stored.is_empty() {
+        if alerts.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = classify::object_keys(stored.iter().map(|(_, a)| *a));
+        let keys = classify::object_keys(alerts.iter());
         let mut backoff = self.backoff();
         let curves = loop {
             match self.store.light_curves(&keys).await {
@@ -506,23 +654,32 @@ impl Pipeline {
                 }
             }
         };
-        let inputs = classify::curves_for_alerts(stored.iter().map(|(_, a)| *a), &curves);
+        let inputs = classify::curves_for_alerts(alerts.iter(), &curves);
         let started = Instant::now();
         let n = inputs.len();
         let predictions = model.classify(inputs).await?;
         self.metrics.inference(n, started.elapsed().as_secs_f64());
-        let rows: Vec<_> = stored
-            .iter()
-            .zip(&predictions)
-            .map(|((_, alert), p)| {
-                self.metrics
-                    .classified(&p.class, f64::from(p.anomaly_score));
-                classify::new_classification(alert, model, p)
-            })
-            .collect();
+        for p in &predictions {
+            self.metrics
+                .classified(&p.class, f64::from(p.anomaly_score));
+        }
+        Ok(predictions)
+    }
+
+    /// Records one classification row per alert (one batched write), retrying while the store
+    /// is unavailable.
+    async fn record_classifications(
+        &self,
+        rows: &[store::NewClassification],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), PipelineError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let started = Instant::now();
         let mut backoff = self.backoff();
         loop {
-            match self.store.record_classifications(&rows).await {
+            match self.store.record_classifications(rows).await {
                 Ok(_) => break,
                 Err(e) if e.is_transient() => {
                     tracing::warn!(error = %e, "store unavailable recording classifications; retrying");
@@ -537,7 +694,9 @@ impl Pipeline {
                 }
             }
         }
-        Ok(predictions)
+        self.metrics
+            .stage("record", started.elapsed().as_secs_f64());
+        Ok(())
     }
 
     /// Commits, per partition, the offset after the last message of the batch.
