@@ -251,14 +251,29 @@ pub struct BenchStreamArgs {
     pub brokers: String,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// Simulated ZTF alerts to send in each phase.
+    /// Simulated ZTF alerts to send in each phase (new objects in each: the latency phase's
+    /// alerts are simulated with seed + 1). An existing database is used as it is, never emptied.
     #[arg(long, default_value_t = 20_000)]
     pub alerts: usize,
     /// Send rate of the latency phase (alerts/s).
     #[arg(long, default_value_t = 2_000.0)]
     pub rate: f64,
+    /// Most messages per batch.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Longest wait to fill a batch (ms).
+    #[arg(long, default_value_t = 100)]
+    pub max_batch_wait_ms: u64,
+    /// Monte-Carlo dropout samples per light curve (0 or 1: the deterministic network only).
+    #[arg(long, default_value_t = 4)]
+    pub mc_samples: usize,
+    /// Run without the classifier.
+    #[arg(long)]
+    pub no_classify: bool,
+    /// Alert order: `time` (by epoch, objects interleaved, as a survey sends them) or `object`
+    /// (every alert of one object, then the next).
+    #[arg(long, default_value = "time", value_parser = ["time", "object"])]
+    pub order: String,
     #[arg(long, default_value_t = 4)]
     pub partitions: i32,
     #[arg(long, default_value_t = 1)]

@@ -126,33 +126,45 @@ pub fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Simulated ZTF packets, as many as asked for (whole objects, so light curves stay realistic).
-fn bench_packets(count: usize, seed: u64) -> anyhow::Result<Vec<Vec<u8>>> {
+/// Simulated ZTF packets, as many as asked for (whole objects, so light curves stay realistic),
+/// in time order (objects interleaved, as a survey sends them) or object by object.
+fn bench_packets(count: usize, seed: u64, by_time: bool) -> anyhow::Result<Vec<Vec<u8>>> {
     let config = simulator::SimulationConfig {
         seed,
         objects_per_class: count / 150 + 1,
         truncate_days: Some(60.0),
         ..simulator::SimulationConfig::default()
     };
-    let mut packets = Vec::with_capacity(count);
-    for object in simulator::simulate(&config) {
+    let mut packets: Vec<(f64, Vec<u8>)> = Vec::with_capacity(count);
+    'objects: for object in simulator::simulate(&config) {
         for alert in simulator::alerts_for(&object)? {
-            packets.push(alert_model::encode::survey_packet(&alert)?);
+            packets.push((
+                alert.candidate.mjd.0,
+                alert_model::encode::survey_packet(&alert)?,
+            ));
             if packets.len() == count {
-                return Ok(packets);
+                break 'objects;
             }
         }
     }
-    Ok(packets)
+    if by_time {
+        packets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    Ok(packets.into_iter().map(|(_, p)| p).collect())
 }
 
 pub fn bench(args: BenchStreamArgs) -> anyhow::Result<ExitCode> {
-    let packets = bench_packets(args.alerts, args.seed)?;
+    let by_time = args.order == "time";
+    let backlog = bench_packets(args.alerts, args.seed, by_time)?;
+    let live = bench_packets(args.alerts, args.seed.wrapping_add(1), by_time)?;
     let mut config = ConsumerConfig::default();
     config.kafka.brokers = args.brokers.clone();
     config.kafka.created_topic_partitions = args.partitions;
     config.store.database_url = args.database.database_url.clone();
     config.pipeline.batch_size = args.batch_size;
+    config.pipeline.max_batch_wait_ms = args.max_batch_wait_ms;
+    config.classifier.mc_samples = args.mc_samples;
+    config.classifier.enabled = !args.no_classify;
     runtime()?.block_on(async {
         let store = store::PgStore::connect(&super::database::pg_config(&args.database)).await?;
         store.migrate().await?;
@@ -160,7 +172,8 @@ pub fn bench(args: BenchStreamArgs) -> anyhow::Result<ExitCode> {
         let report = stream_consumer::bench::run(
             &config,
             std::sync::Arc::new(store),
-            packets,
+            backlog,
+            live,
             args.rate,
             &prefix,
         )
