@@ -144,7 +144,7 @@ pub async fn run(store: &dyn StateStore, config: &BenchConfig) -> Result<BenchRe
 }
 
 /// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -153,10 +153,10 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014): tiny, fast, and deterministic across platforms.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -165,11 +165,11 @@ impl SplitMix64 {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
@@ -208,17 +208,42 @@ impl Generator {
             *slot = b'a' + (rest % 26) as u8;
             rest /= 26;
         }
-        let text = format!(
-            "ZTF{:02}{}",
-            50 + self.seed % 50,
-            String::from_utf8_lossy(&letters)
-        );
+        let text = format!("{}{}", self.id_prefix(), String::from_utf8_lossy(&letters));
         ObjectId::parse(Survey::Ztf, &text)
             .expect("ZTF, two digits and seven lower-case letters form a valid id")
     }
 
+    /// The id prefix shared by every object of this seed (`ZTF` and two digits).
+    pub fn id_prefix(&self) -> String {
+        format!("ZTF{:02}", 50 + self.seed % 50)
+    }
+
+    /// The index [`Generator::object_id`] made `id` from; `None` for another seed's ids.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        let letters = id.strip_prefix(&self.id_prefix())?;
+        if letters.len() != 7 {
+            return None;
+        }
+        letters.bytes().try_fold(0usize, |acc, b| {
+            b.is_ascii_lowercase()
+                .then(|| acc * 26 + usize::from(b - b'a'))
+        })
+    }
+
     /// The one alert of object `index`: its full history, the last detection as candidate.
     pub fn alert(&self, index: usize) -> Alert {
+        self.alert_window(index, self.points)
+    }
+
+    /// Detections an object can have: source ids leave room for 64 per object.
+    pub const MAX_POINTS: usize = 64;
+
+    /// The alert that brings object `index` its detection number `end` (1-based): it carries the
+    /// last `points_per_object` detections up to that one (the survey re-sends the recent history
+    /// with every alert), the first ones being exactly those of [`Generator::alert`].
+    /// `end` is clamped to 1..=[`Generator::MAX_POINTS`].
+    pub fn alert_window(&self, index: usize, end: usize) -> Alert {
+        let end = end.clamp(1, Self::MAX_POINTS);
         let mut rng = SplitMix64(self.seed.wrapping_mul(0x1000_0000_01b3) ^ index as u64);
         let ra = 360.0 * rng.unit();
         let dec = (rng.unit() * 1.5 - 0.5).asin().to_degrees(); // ZTF sky: δ > −30°
@@ -243,9 +268,9 @@ impl Generator {
             mjd += 2.0 + rng.unit();
         }
 
-        let mut detections = Vec::with_capacity(self.points);
+        let mut detections = Vec::with_capacity(end);
         let mut mjd = start;
-        for k in 0..self.points {
+        for k in 0..end {
             let band = if rng.unit() < 0.5 { Band::G } else { Band::R };
             let dt = mjd - t_peak;
             let shape = (-dt / fall).exp() / (1.0 + (-dt / rise).exp());
@@ -275,7 +300,8 @@ impl Generator {
             });
             mjd += 2.0 + rng.unit();
         }
-        let candidate = detections.pop().expect("points is at least 1");
+        let candidate = detections.pop().expect("end is at least 1");
+        detections.drain(..detections.len().saturating_sub(self.points - 1));
         Alert {
             survey: Survey::Ztf,
             object_id: self.object_id(index),
@@ -306,6 +332,21 @@ mod tests {
                 .all(|w| (2.0..=3.0).contains(&(w[1] - w[0])))
         );
         assert!(a.detections().all(|d| matches!(d.band, Band::G | Band::R)));
+    }
+
+    #[test]
+    fn later_alerts_extend_the_same_history() {
+        let g = Generator::new(&BenchConfig::default());
+        let first = g.alert(3);
+        let next = g.alert_window(3, 31);
+        assert_eq!(next.n_detections(), 30);
+        let old: Vec<_> = first.detections().skip(1).cloned().collect();
+        let carried: Vec<_> = next.detections().take(29).cloned().collect();
+        assert_eq!(old, carried);
+        assert!(next.candidate.mjd.0 > first.candidate.mjd.0);
+        assert_eq!(next.upper_limits, first.upper_limits);
+        assert_eq!(g.index_of(g.object_id(123_456).as_str()), Some(123_456));
+        assert_eq!(g.index_of("ZTF18adoojej"), None);
     }
 
     #[test]

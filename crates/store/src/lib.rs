@@ -3,6 +3,7 @@
 //! and an in-process one for the embedded demo mode.
 
 pub mod bench;
+pub mod bench_scale;
 mod error;
 mod ingest;
 mod memory;

@@ -40,6 +40,25 @@ pub trait StateStore: Send + Sync {
         object_id: &ObjectId,
     ) -> Result<Option<ObjectSummary>, StoreError>;
 
+    /// The object's row and its latest classification in full (the newest entry of its
+    /// history); `None` if never seen. One read where the backend allows (the API's
+    /// `/objects/{oid}`).
+    async fn object_with_latest(
+        &self,
+        survey: Survey,
+        object_id: &ObjectId,
+    ) -> Result<Option<(ObjectSummary, Option<Classification>)>, StoreError> {
+        let Some(object) = self.object(survey, object_id).await? else {
+            return Ok(None);
+        };
+        let latest = self
+            .classifications(survey, object_id)
+            .await?
+            .into_iter()
+            .next();
+        Ok(Some((object, latest)))
+    }
+
     /// Appends a classification and makes it the object's latest. Returns true when inserted,
     /// false when the same (object, source, model, version) was already recorded (a replay).
     /// Fails with [`StoreError::UnknownObject`] for an object without stored alerts.

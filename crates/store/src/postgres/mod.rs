@@ -100,6 +100,14 @@ impl StateStore for PgStore {
         read::object(&self.pool, survey, object_id).await
     }
 
+    async fn object_with_latest(
+        &self,
+        survey: Survey,
+        object_id: &ObjectId,
+    ) -> Result<Option<(ObjectSummary, Option<Classification>)>, StoreError> {
+        read::object_with_latest(&self.pool, survey, object_id).await
+    }
+
     async fn record_classification(&self, c: &NewClassification) -> Result<bool, StoreError> {
         write::record_classification(&self.pool, c).await
     }

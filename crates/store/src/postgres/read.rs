@@ -1,8 +1,8 @@
 //! Queries that only read.
 
 use alert_model::{ObjectId, Survey};
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use sqlx::{FromRow, PgPool, Row};
 
 use super::rows::{
     ClassificationRow, DetectionRow, ForcedRow, ObjectRow, UpperLimitRow, convert, object_columns,
@@ -31,58 +31,106 @@ pub async fn object(
     row.map(ObjectSummary::try_from).transpose()
 }
 
-const DETECTIONS: &str = "SELECT source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err, \
-     real_bogus, deep_real_bogus, reliability, n_bad_pixels, fwhm, zero_point, program_id, snr, \
-     flagged FROM detections WHERE survey = $1 AND object_id = $2 ORDER BY mjd, source_id";
-const FORCED: &str = "SELECT source_id, mjd, band, flux, flux_err, status FROM forced_photometry \
-     WHERE survey = $1 AND object_id = $2 ORDER BY mjd, band, source_id";
-const UPPER_LIMITS: &str = "SELECT mjd, band, limiting_mag FROM upper_limits \
-     WHERE survey = $1 AND object_id = $2 ORDER BY mjd, band";
-const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM objects WHERE survey = $1 AND object_id = $2)";
+// The object and its newest classification in one statement: the primary key finds the row, the
+// classifications' unique index (survey, object_id, …) finds its few history entries.
+const OBJECT_WITH_LATEST: &str = concat!(
+    "SELECT ",
+    object_columns!(),
+    ", c.* FROM objects o LEFT JOIN LATERAL (
+         SELECT id AS c_id, source_id AS c_source_id, model_name AS c_model_name,
+             model_version AS c_model_version, probabilities AS c_probabilities,
+             top_level_probabilities AS c_top_level_probabilities,
+             predicted_class AS c_predicted_class, probability AS c_probability,
+             uncertainty AS c_uncertainty, anomaly_score AS c_anomaly_score,
+             created_at AS c_created_at
+         FROM classifications c
+         WHERE c.survey = o.survey AND c.object_id = o.object_id
+         ORDER BY c.created_at DESC, c.id DESC LIMIT 1
+     ) c ON true
+     WHERE o.survey = $1 AND o.object_id = $2"
+);
+
+pub async fn object_with_latest(
+    pool: &PgPool,
+    survey: Survey,
+    object_id: &ObjectId,
+) -> Result<Option<(ObjectSummary, Option<Classification>)>, StoreError> {
+    let Some(row) = sqlx::query(OBJECT_WITH_LATEST)
+        .bind(survey.as_str())
+        .bind(object_id.as_str())
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let object = ObjectSummary::try_from(ObjectRow::from_row(&row)?)?;
+    let latest = ClassificationRow::from_prefixed(&row, "c_")?
+        .map(Classification::try_from)
+        .transpose()?;
+    Ok(Some((object, latest)))
+}
+
+// The whole light curve in one statement (one snapshot, one round trip): a row of kind 0 when
+// the object exists, then its detections (1), forced photometry (2) and upper limits (3), each
+// list in its own order — detections by (mjd, source_id), the others by (mjd, band, source_id).
+const LIGHT_CURVE: &str = "SELECT 0 AS kind, NULL::int8 AS source_id, NULL::float8 AS mjd,
+         NULL::text AS band, NULL::float8 AS ra, NULL::float8 AS dec, NULL::float8 AS flux,
+         NULL::float8 AS flux_err, NULL::float8 AS mag, NULL::float8 AS mag_err,
+         NULL::float8 AS real_bogus, NULL::float8 AS deep_real_bogus, NULL::float8 AS reliability,
+         NULL::int8 AS n_bad_pixels, NULL::float8 AS fwhm, NULL::float8 AS zero_point,
+         NULL::int8 AS program_id, NULL::float8 AS snr, NULL::bool AS flagged,
+         NULL::text AS status, NULL::float8 AS limiting_mag, NULL::text AS band_order
+     FROM objects WHERE survey = $1 AND object_id = $2
+     UNION ALL
+     SELECT 1, source_id, mjd, band, ra, dec, flux, flux_err, mag, mag_err, real_bogus,
+         deep_real_bogus, reliability, n_bad_pixels, fwhm, zero_point, program_id, snr, flagged,
+         NULL, NULL, ''
+     FROM detections WHERE survey = $1 AND object_id = $2
+     UNION ALL
+     SELECT 2, source_id, mjd, band, NULL, NULL, flux, flux_err, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, NULL, NULL, status, NULL, band
+     FROM forced_photometry WHERE survey = $1 AND object_id = $2
+     UNION ALL
+     SELECT 3, NULL, mjd, band, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+         NULL, NULL, NULL, NULL, NULL, limiting_mag, band
+     FROM upper_limits WHERE survey = $1 AND object_id = $2
+     ORDER BY kind, mjd, band_order, source_id";
 
 pub async fn light_curve(
     pool: &PgPool,
     survey: Survey,
     object_id: &ObjectId,
 ) -> Result<Option<LightCurve>, StoreError> {
-    // One snapshot for the three lists, so a concurrent alert appears whole or not at all.
-    let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    let rows = sqlx::query(LIGHT_CURVE)
+        .bind(survey.as_str())
+        .bind(object_id.as_str())
+        .fetch_all(pool)
         .await?;
-    let (s, o) = (survey.as_str(), object_id.as_str());
-    let detections: Vec<DetectionRow> = sqlx::query_as(DETECTIONS)
-        .bind(s)
-        .bind(o)
-        .fetch_all(&mut *tx)
-        .await?;
-    if detections.is_empty() {
-        let exists: bool = sqlx::query_scalar(EXISTS)
-            .bind(s)
-            .bind(o)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !exists {
-            tx.commit().await?;
-            return Ok(None);
+    let mut exists = false;
+    let (mut detections, mut forced_photometry, mut upper_limits) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for row in &rows {
+        match row.try_get::<i32, _>("kind")? {
+            0 => exists = true,
+            1 => detections.push(DetectionRow::from_row(row)?.try_into()?),
+            2 => forced_photometry.push(ForcedRow::from_row(row)?.try_into()?),
+            3 => upper_limits.push(UpperLimitRow::from_row(row)?.try_into()?),
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "light curve row of unknown kind {other}"
+                )));
+            }
         }
     }
-    let forced: Vec<ForcedRow> = sqlx::query_as(FORCED)
-        .bind(s)
-        .bind(o)
-        .fetch_all(&mut *tx)
-        .await?;
-    let limits: Vec<UpperLimitRow> = sqlx::query_as(UPPER_LIMITS)
-        .bind(s)
-        .bind(o)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    if !exists {
+        return Ok(None);
+    }
     Ok(Some(LightCurve {
         survey,
         object_id: object_id.clone(),
-        detections: convert(detections)?,
-        forced_photometry: convert(forced)?,
-        upper_limits: convert(limits)?,
+        detections,
+        forced_photometry,
+        upper_limits,
     }))
 }
 

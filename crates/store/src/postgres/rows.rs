@@ -236,6 +236,37 @@ pub(crate) struct ClassificationRow {
     created_at: DateTime<Utc>,
 }
 
+impl ClassificationRow {
+    /// A classification joined beside another row, its columns named `{prefix}id`,
+    /// `{prefix}source_id`, …, and the object's `survey` and `object_id`; `None` when the join
+    /// found none (`{prefix}id` is null).
+    pub(crate) fn from_prefixed(
+        row: &sqlx::postgres::PgRow,
+        prefix: &str,
+    ) -> Result<Option<Self>, StoreError> {
+        use sqlx::Row;
+        let col = |name: &str| format!("{prefix}{name}");
+        let Some(id) = row.try_get::<Option<i64>, _>(col("id").as_str())? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id,
+            survey: row.try_get("survey")?,
+            object_id: row.try_get("object_id")?,
+            source_id: row.try_get(col("source_id").as_str())?,
+            model_name: row.try_get(col("model_name").as_str())?,
+            model_version: row.try_get(col("model_version").as_str())?,
+            probabilities: row.try_get(col("probabilities").as_str())?,
+            top_level_probabilities: row.try_get(col("top_level_probabilities").as_str())?,
+            predicted_class: row.try_get(col("predicted_class").as_str())?,
+            probability: row.try_get(col("probability").as_str())?,
+            uncertainty: row.try_get(col("uncertainty").as_str())?,
+            anomaly_score: row.try_get(col("anomaly_score").as_str())?,
+            created_at: row.try_get(col("created_at").as_str())?,
+        }))
+    }
+}
+
 impl TryFrom<ClassificationRow> for Classification {
     type Error = StoreError;
 

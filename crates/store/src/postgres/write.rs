@@ -3,9 +3,11 @@
 //! Concurrency: two processes may write alerts of the same object at once (architecture.md,
 //! "Scale"). Each batch first creates and then locks its object rows (`FOR UPDATE`, in sorted key
 //! order, so two batches never wait on each other in a cycle), inserts measurements with
-//! `ON CONFLICT DO NOTHING`, and recomputes the object's aggregates from the measurement tables
-//! while still holding the lock. A later writer therefore sees every committed row when it
-//! recomputes, and no count can be lost.
+//! `ON CONFLICT DO NOTHING`, and updates the object's aggregates while still holding the lock:
+//! by the rows this batch inserted (`RETURNING`) for an object that already had detections, by
+//! recomputing from the measurement tables for a new object. Because every writer holds the row
+//! lock from before its inserts until it commits, the rows a batch inserted are exactly what the
+//! object gained since the row it locked, and no count can be lost.
 
 use std::collections::{HashMap, HashSet};
 
@@ -112,22 +114,29 @@ pub async fn upsert_alerts(
     if alerts.is_empty() {
         return Ok(Vec::new());
     }
-    let plan = Plan::new(alerts);
+    let mut plan = Plan::new(alerts);
     let mut counts = vec![(0u32, 0u32, 0u32); alerts.len()];
     let mut tx = pool.begin().await?;
-    lock_objects(&mut tx, &plan).await?;
-    let mut touched: HashSet<usize> = HashSet::new();
+    let locked = lock_objects(&mut tx, &plan).await?;
+    // A live stream re-sends most of an object's history with every alert: leave out what is
+    // already stored (one index-only probe per row, two narrow arrays) before the wide inserts.
+    // Rows stored meanwhile by another writer are still caught by `ON CONFLICT DO NOTHING`.
+    skip_stored(&mut tx, &mut plan).await?;
+    let mut deltas: HashMap<ObjectKey<'_>, Delta> = HashMap::new();
 
-    let owners: HashMap<(Survey, i64), usize> = plan
+    let owners: HashMap<(Survey, i64), (usize, &Detection)> = plan
         .detections
         .iter()
-        .map(|(i, (s, _), d)| ((*s, d.source_id.0), *i))
+        .map(|(i, (s, _), d)| ((*s, d.source_id.0), (*i, *d)))
         .collect();
     let inserted = insert_detections(&mut tx, &plan).await?;
     for (survey, source_id) in inserted {
-        if let Some(&i) = owners.get(&(survey_of(&survey)?, source_id)) {
+        if let Some(&(i, d)) = owners.get(&(survey_of(&survey)?, source_id)) {
             counts[i].0 += 1;
-            touched.insert(i);
+            deltas
+                .entry((alerts[i].survey, &alerts[i].object_id))
+                .or_default()
+                .add_detection(d);
         }
     }
 
@@ -144,7 +153,10 @@ pub async fn upsert_alerts(
         };
         if let Some(&i) = owners.get(&key) {
             counts[i].1 += 1;
-            touched.insert(i);
+            deltas
+                .entry((alerts[i].survey, &alerts[i].object_id))
+                .or_default()
+                .forced += 1;
         }
     }
 
@@ -162,18 +174,33 @@ pub async fn upsert_alerts(
         );
         if let Some(&i) = owners.get(&key) {
             counts[i].2 += 1;
-            touched.insert(i);
+            deltas
+                .entry((alerts[i].survey, &alerts[i].object_id))
+                .or_default()
+                .limits += 1;
         }
     }
 
-    // Only objects that gained rows change, so a replay leaves the object row as it was.
-    let mut changed: Vec<ObjectKey<'_>> = touched
-        .into_iter()
-        .map(|i| (alerts[i].survey, &alerts[i].object_id))
-        .collect();
-    changed.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    changed.dedup();
-    refresh_objects(&mut tx, &changed).await?;
+    // Only objects that gained rows change, so a replay leaves the object row as it was. An
+    // object row we hold locked can take the new rows as increments (every writer locks it
+    // before inserting, so no other rows can have arrived); a new object, or one whose latest
+    // epoch gains another detection (the position tie is broken by source id, which the row does
+    // not keep), is recomputed from its measurements instead.
+    let mut recompute: Vec<ObjectKey<'_>> = Vec::new();
+    let mut increments: Vec<(ObjectKey<'_>, Delta)> = Vec::new();
+    for (key, delta) in deltas {
+        let stored = locked.get(&(key.0, key.1.as_str().to_owned()));
+        match stored {
+            Some(&(n, last)) if n > 0 && delta.last.is_none_or(|l| l.mjd != last) => {
+                increments.push((key, delta));
+            }
+            _ => recompute.push(key),
+        }
+    }
+    recompute.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    increments.sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)));
+    refresh_objects(&mut tx, &recompute).await?;
+    increment_objects(&mut tx, &increments).await?;
     tx.commit().await?;
     Ok(counts
         .into_iter()
@@ -181,18 +208,137 @@ pub async fn upsert_alerts(
         .collect())
 }
 
+/// The latest of an object's new detections: by MJD, then source id.
+#[derive(Clone, Copy)]
+struct Latest {
+    mjd: f64,
+    source_id: i64,
+    ra: f64,
+    dec: f64,
+}
+
+/// What an object gains from one batch.
+#[derive(Default)]
+struct Delta {
+    detections: i32,
+    per_band: [i32; 6],
+    first_mjd: Option<f64>,
+    last: Option<Latest>,
+    forced: i32,
+    limits: i32,
+}
+
+impl Delta {
+    fn add_detection(&mut self, d: &Detection) {
+        self.detections += 1;
+        self.per_band[band_slot(d.band)] += 1;
+        self.first_mjd = Some(self.first_mjd.map_or(d.mjd.0, |m| m.min(d.mjd.0)));
+        let newer = self.last.is_none_or(|l| {
+            d.mjd
+                .0
+                .total_cmp(&l.mjd)
+                .then(d.source_id.0.cmp(&l.source_id))
+                == std::cmp::Ordering::Greater
+        });
+        if newer {
+            self.last = Some(Latest {
+                mjd: d.mjd.0,
+                source_id: d.source_id.0,
+                ra: d.ra,
+                dec: d.dec,
+            });
+        }
+    }
+}
+
+fn band_slot(band: Band) -> usize {
+    match band {
+        Band::U => 0,
+        Band::G => 1,
+        Band::R => 2,
+        Band::I => 3,
+        Band::Z => 4,
+        Band::Y => 5,
+    }
+}
+
+const KNOWN_DETECTIONS: &str = "SELECT d.survey, d.source_id FROM detections d
+     JOIN UNNEST($1::text[], $2::int8[]) AS k(survey, source_id)
+       ON d.survey = k.survey AND d.source_id = k.source_id";
+const KNOWN_LIMITS: &str = "SELECT u.survey, u.object_id, u.mjd, u.band FROM upper_limits u
+     JOIN UNNEST($1::text[], $2::text[]) AS k(survey, object_id)
+       ON u.survey = k.survey AND u.object_id = k.object_id";
+
+/// Drops from the plan the detections and upper limits that are already stored.
+async fn skip_stored(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &mut Plan<'_>,
+) -> Result<(), StoreError> {
+    if !plan.detections.is_empty() {
+        let rows: Vec<(String, i64)> = sqlx::query_as(KNOWN_DETECTIONS)
+            .bind(
+                plan.detections
+                    .iter()
+                    .map(|(_, (s, _), _)| s.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                plan.detections
+                    .iter()
+                    .map(|(_, _, d)| d.source_id.0)
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+        let known: HashSet<(String, i64)> = rows.into_iter().collect();
+        plan.detections
+            .retain(|(_, (s, _), d)| !known.contains(&(s.as_str().to_owned(), d.source_id.0)));
+    }
+    if !plan.limits.is_empty() {
+        let mut objects: Vec<ObjectKey<'_>> = plan.limits.iter().map(|(_, k, _)| *k).collect();
+        objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        objects.dedup();
+        let rows: Vec<(String, String, f64, String)> = sqlx::query_as(KNOWN_LIMITS)
+            .bind(objects.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
+            .bind(
+                objects
+                    .iter()
+                    .map(|(_, id)| id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+        let known: HashSet<(String, String, u64, String)> = rows
+            .into_iter()
+            .map(|(s, o, m, b)| (s, o, m.to_bits(), b))
+            .collect();
+        plan.limits.retain(|(_, (s, id), u)| {
+            !known.contains(&(
+                s.as_str().to_owned(),
+                id.as_str().to_owned(),
+                u.mjd.0.to_bits(),
+                u.band.as_str().to_owned(),
+            ))
+        });
+    }
+    Ok(())
+}
+
 const INSERT_OBJECTS: &str = "INSERT INTO objects (survey, object_id, ra, dec, first_mjd, last_mjd)
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $5::float8[])
      ON CONFLICT DO NOTHING";
-const LOCK_OBJECTS: &str = "SELECT 1 FROM objects o
+const LOCK_OBJECTS: &str = "SELECT o.survey, o.object_id, o.n_detections, o.last_mjd FROM objects o
      JOIN UNNEST($1::text[], $2::text[]) AS t(survey, object_id)
        ON o.survey = t.survey AND o.object_id = t.object_id
      ORDER BY o.survey, o.object_id FOR UPDATE OF o";
 
+/// Object rows as locked: (survey, object id) → (detections, last MJD).
+type Locked = HashMap<(Survey, String), (i32, f64)>;
+
 async fn lock_objects(
     tx: &mut Transaction<'_, Postgres>,
     plan: &Plan<'_>,
-) -> Result<(), StoreError> {
+) -> Result<Locked, StoreError> {
     let n = plan.objects.len();
     let (mut surveys, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
     let (mut ras, mut decs, mut mjds) = (
@@ -216,12 +362,14 @@ async fn lock_objects(
         .bind(&mjds)
         .execute(&mut **tx)
         .await?;
-    sqlx::query(LOCK_OBJECTS)
+    let rows: Vec<(String, String, i32, f64)> = sqlx::query_as(LOCK_OBJECTS)
         .bind(&surveys)
         .bind(&ids)
         .fetch_all(&mut **tx)
         .await?;
-    Ok(())
+    rows.into_iter()
+        .map(|(s, o, n, last)| Ok(((survey_of(&s)?, o), (n, last))))
+        .collect()
 }
 
 const INSERT_DETECTIONS: &str = "INSERT INTO detections (survey, source_id, object_id, mjd, band,
@@ -454,6 +602,80 @@ async fn refresh_objects(
                 .map(|(_, id)| id.as_str())
                 .collect::<Vec<_>>(),
         )
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+// Increments under the row lock taken by `lock_objects`. SET expressions read the row as it was,
+// so the position moves only when a detection newer than the stored last epoch arrived.
+const INCREMENT_OBJECTS: &str = "UPDATE objects o SET
+         n_detections = o.n_detections + t.n,
+         n_det_u = o.n_det_u + t.nu, n_det_g = o.n_det_g + t.ng, n_det_r = o.n_det_r + t.nr,
+         n_det_i = o.n_det_i + t.ni, n_det_z = o.n_det_z + t.nz, n_det_y = o.n_det_y + t.ny,
+         first_mjd = least(o.first_mjd, t.first_mjd),
+         last_mjd = greatest(o.last_mjd, t.last_mjd),
+         ra = CASE WHEN t.last_mjd > o.last_mjd THEN t.ra ELSE o.ra END,
+         dec = CASE WHEN t.last_mjd > o.last_mjd THEN t.dec ELSE o.dec END,
+         n_forced_photometry = o.n_forced_photometry + t.nf,
+         n_upper_limits = o.n_upper_limits + t.nl,
+         updated_at = now()
+     FROM UNNEST($1::text[], $2::text[], $3::int4[], $4::int4[], $5::int4[], $6::int4[],
+         $7::int4[], $8::int4[], $9::int4[], $10::float8[], $11::float8[], $12::float8[],
+         $13::float8[], $14::int4[], $15::int4[])
+         AS t(survey, object_id, n, nu, ng, nr, ni, nz, ny, first_mjd, last_mjd, ra, dec, nf, nl)
+     WHERE o.survey = t.survey AND o.object_id = t.object_id";
+
+async fn increment_objects(
+    tx: &mut Transaction<'_, Postgres>,
+    objects: &[(ObjectKey<'_>, Delta)],
+) -> Result<(), StoreError> {
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let band = |b: usize| {
+        objects
+            .iter()
+            .map(|(_, d)| d.per_band[b])
+            .collect::<Vec<_>>()
+    };
+    let last = |f: fn(&Latest) -> f64| {
+        objects
+            .iter()
+            .map(|(_, d)| d.last.as_ref().map(f))
+            .collect::<Vec<_>>()
+    };
+    sqlx::query(INCREMENT_OBJECTS)
+        .bind(
+            objects
+                .iter()
+                .map(|((s, _), _)| s.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            objects
+                .iter()
+                .map(|((_, id), _)| id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            objects
+                .iter()
+                .map(|(_, d)| d.detections)
+                .collect::<Vec<_>>(),
+        )
+        .bind(band(0))
+        .bind(band(1))
+        .bind(band(2))
+        .bind(band(3))
+        .bind(band(4))
+        .bind(band(5))
+        .bind(objects.iter().map(|(_, d)| d.first_mjd).collect::<Vec<_>>())
+        .bind(last(|l| l.mjd))
+        .bind(last(|l| l.ra))
+        .bind(last(|l| l.dec))
+        .bind(objects.iter().map(|(_, d)| d.forced).collect::<Vec<_>>())
+        .bind(objects.iter().map(|(_, d)| d.limits).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
     Ok(())
