@@ -7,6 +7,11 @@
 //! seeding adds objects `ZTF25…` to it):
 //!   cargo run --release -p api --example load -- --seed-objects 10000 --connections 200 --requests 100000
 //!
+//! Against the 1,000,000-object store of `bench_store --scale` (no seeding; random objects), open
+//! loop at a stated rate:
+//!   cargo run --release -p api --example load -- --database-url postgres://postgres@127.0.0.1:5432/deeprubin_bench_1m \
+//!     --seed-objects 0 --bench-ids 1000000 --connections 200 --rate 2000 --requests 60000
+//!
 //! Bounded: at most --requests requests and --max-seconds of wall time.
 
 use std::net::IpAddr;
@@ -44,6 +49,16 @@ struct Args {
     /// In-process mode: Postgres pool size.
     #[arg(long, default_value_t = 16)]
     pool: u32,
+    /// Open loop: offer this many requests per second in total, on a fixed schedule, over the
+    /// connections; latency counts from each request's scheduled time, so waiting for a free
+    /// connection is included (no coordinated omission). Without it: closed loop, each
+    /// connection sends its next request when the previous one is answered.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Request random objects of the store benchmark (`store::bench`, seed 1) among its first N
+    /// instead of the ids the server's search lists (use with the 1,000,000-object database).
+    #[arg(long)]
+    bench_ids: Option<usize>,
 }
 
 fn synthetic_id(n: u32) -> ObjectId {
@@ -103,6 +118,9 @@ async fn start_server(args: &Args) -> anyhow_lite::Result<String> {
         }
         None => Arc::new(MemoryStore::new()),
     };
+    if args.seed_objects == 0 {
+        return listen(store).await;
+    }
     let started = Instant::now();
     let alerts: Vec<Alert> = (0..args.seed_objects).map(synthetic_alert).collect();
     for chunk in alerts.chunks(500) {
@@ -114,6 +132,10 @@ async fn start_server(args: &Args) -> anyhow_lite::Result<String> {
         store.backend(),
         started.elapsed().as_secs_f64()
     );
+    listen(store).await
+}
+
+async fn listen(store: Arc<dyn StateStore>) -> anyhow_lite::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let state = AppState::new(store, ApiConfig::default());
@@ -146,6 +168,25 @@ async fn object_ids(client: &reqwest::Client, base: &str) -> anyhow_lite::Result
         }
     }
     Ok(ids)
+}
+
+/// `n` random ids (repeats allowed) of the store benchmark's first `objects` objects.
+fn bench_ids(objects: usize, n: u64) -> Vec<String> {
+    let generator = store::bench::Generator::new(&store::bench::BenchConfig::default());
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..n.min(1_000_000))
+        .map(|_| {
+            // xorshift64*: uniform enough for picking objects.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let r = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            generator
+                .object_id((r % objects.max(1) as u64) as usize)
+                .as_str()
+                .to_owned()
+        })
+        .collect()
 }
 
 fn loopback_only(url: &str) -> anyhow_lite::Result<()> {
@@ -187,7 +228,10 @@ async fn main() -> anyhow_lite::Result<()> {
         .pool_max_idle_per_host(args.connections)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let ids = Arc::new(object_ids(&client, &base).await?);
+    let ids = Arc::new(match args.bench_ids {
+        Some(n) => bench_ids(n, args.requests),
+        None => object_ids(&client, &base).await?,
+    });
     if ids.is_empty() {
         return Err("the server has no objects to request".into());
     }
@@ -205,7 +249,7 @@ async fn main() -> anyhow_lite::Result<()> {
     for _ in 0..args.connections {
         let (client, ids, issued, base) =
             (client.clone(), ids.clone(), issued.clone(), base.clone());
-        let total = args.requests;
+        let (total, rate) = (args.requests, args.rate);
         tasks.push(tokio::spawn(async move {
             let (mut latencies_us, mut errors) = (Vec::new(), 0u64);
             loop {
@@ -214,7 +258,14 @@ async fn main() -> anyhow_lite::Result<()> {
                     break;
                 }
                 let id = &ids[(n as usize).wrapping_mul(7919) % ids.len()];
-                let t = Instant::now();
+                let t = match rate {
+                    Some(rate) => {
+                        let due = started + Duration::from_secs_f64(n as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
                 let ok = match client.get(format!("{base}/objects/{id}")).send().await {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
@@ -233,8 +284,13 @@ async fn main() -> anyhow_lite::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
+    let mode = args.rate.map_or_else(
+        || "closed loop".to_owned(),
+        |r| format!("open loop at {r:.0} req/s offered"),
+    );
     println!(
-        "requests {} errors {} in {:.2} s: {:.0} req/s; latency ms p50 {:.2} p95 {:.2} p99 {:.2} max {:.2}",
+        "{mode}, {} connections: requests {} errors {} in {:.2} s: {:.0} req/s; latency ms p50 {:.2} p95 {:.2} p99 {:.2} max {:.2}",
+        args.connections,
         latencies.len(),
         errors,
         elapsed,

@@ -42,13 +42,13 @@ pub async fn object(
 ) -> ApiResult<Json<ObjectView<ClassificationView>>> {
     let (survey, id, _) = target(&oid, query, OBJECT_PARAMS)?;
     // The row keeps only the latest class and score; the full record (probabilities,
-    // uncertainty) is the newest entry of the history.
-    let (summary, history) = tokio::join!(
-        state.store.object(survey, &id),
-        state.store.classifications(survey, &id)
-    );
-    let summary = summary?.ok_or_else(|| unknown(survey, &id))?;
-    let latest = history?.into_iter().next().map(ClassificationView::from);
+    // uncertainty) is the newest entry of the history, read in the same query.
+    let (summary, latest) = state
+        .store
+        .object_with_latest(survey, &id)
+        .await?
+        .ok_or_else(|| unknown(survey, &id))?;
+    let latest = latest.map(ClassificationView::from);
     Ok(Json(ObjectView::new(summary, latest)))
 }
 
