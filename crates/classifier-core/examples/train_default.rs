@@ -10,7 +10,7 @@ use alert_model::Survey;
 use classifier_core::data::{self, NamedCurve};
 use classifier_core::evaluate::{self, EvaluationReport};
 use classifier_core::train::{TrainConfig, train};
-use classifier_core::{Classifier, default_device};
+use classifier_core::{Classifier, default_device, throughput};
 use simulator::SimulationConfig;
 
 fn sim(seed: u64, per_class: usize, truncate: Option<f64>, anomalies: bool) -> SimulationConfig {
@@ -56,6 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let config = TrainConfig {
         epochs,
+        max_seconds: std::env::var("DEEPRUBIN_TRAIN_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok()),
         run_name: "default-model".into(),
         ..TrainConfig::default()
     };
@@ -92,6 +95,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reports.insert(name.into(), serde_json::to_value(&r)?);
         eprintln!("{}", rows.last().cloned().unwrap_or_default());
     }
+    // Alert views: what a ZTF alert D days after the first detection shows (detections of the
+    // last 30 days), and a Rubin alert (12 months of sources and forced photometry).
+    let base: Vec<NamedCurve> = data::simulated_named(&sim(2024, test_n, None, true));
+    for days in [8.0, 16.0, 30.0] {
+        let curves: Vec<NamedCurve> = base
+            .iter()
+            .filter_map(|c| {
+                let first = c.curve.points.iter().find(|p| p.detected)?.mjd;
+                let curve = data::alert_view(&c.curve, first + days);
+                (curve.points.iter().filter(|p| p.detected).count() >= 2).then(|| NamedCurve {
+                    curve,
+                    label: c.label.clone(),
+                })
+            })
+            .collect();
+        let name = format!("alert_{days:.0}d");
+        let r = evaluate::evaluate(&classifier, &curves, config.mc_samples);
+        evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
+        rows.push(line(&name, &r));
+        reports.insert(name, serde_json::to_value(&r)?);
+        eprintln!("{}", rows.last().cloned().unwrap_or_default());
+    }
+    // Inference throughput on this device (full curves and the 16-day ZTF alert views).
+    let full: Vec<classifier_core::LightCurve> = base.iter().map(|c| c.curve.clone()).collect();
+    let alerts: Vec<classifier_core::LightCurve> = full
+        .iter()
+        .filter(|c| c.survey == Survey::Ztf)
+        .filter_map(|c| {
+            let first = c.points.iter().find(|p| p.detected)?.mjd;
+            Some(data::alert_view(c, first + 16.0))
+        })
+        .collect();
+    let throughput = serde_json::json!({
+        "full": throughput::measure(&classifier, &full, 5.0),
+        "ztf_alert_16d": throughput::measure(&classifier, &alerts, 5.0),
+    });
+    eprintln!("inference throughput: {throughput}");
+    std::fs::write(
+        out.join("inference_throughput.json"),
+        serde_json::to_string_pretty(&throughput)?,
+    )?;
     std::fs::write(
         out.join("test_summary.json"),
         serde_json::to_string_pretty(&reports)?,

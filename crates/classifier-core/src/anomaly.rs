@@ -1,6 +1,7 @@
 //! Anomaly score from the embedding: the Mahalanobis distance to the nearest class centroid with a
-//! shared covariance (Lee et al. 2018, NeurIPS), mapped to [0, 1] by its quantile among training
-//! objects, combined with the predictive uncertainty's quantile.
+//! shared covariance (Lee et al. 2018, NeurIPS) and the distance to the k-th nearest training
+//! embedding on the unit sphere (Sun et al. 2022, ICML, "deep nearest neighbours"), each mapped to
+//! [0, 1] by its quantile among training objects, combined with the predictive uncertainty's quantile.
 
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,92 @@ pub struct AnomalyModel {
     /// Quantiles of the training distance and uncertainty distributions.
     pub distance_quantiles: Vec<f64>,
     pub uncertainty_quantiles: Vec<f64>,
-    /// Weight of the distance term (the uncertainty term gets 1 − w).
+    /// Weight of the distance term (the uncertainty term gets 1 − w − knn weight).
     pub distance_weight: f64,
+    /// Nearest-neighbour density of the training embeddings (absent in older models).
+    #[serde(default)]
+    pub knn: Option<KnnDensity>,
+}
+
+/// Reference embeddings (L2-normalised, a class-stratified sample of the training views) and the
+/// quantiles of the training views' own k-th neighbour distance (leaving themselves out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnnDensity {
+    pub k: usize,
+    pub dim: usize,
+    /// `n × dim`, row-major, unit rows.
+    pub reference: Vec<f32>,
+    pub distance_quantiles: Vec<f64>,
+    /// Weight of this term in the score.
+    pub weight: f64,
+}
+
+fn unit(embedding: &[f32]) -> Vec<f32> {
+    let norm = embedding
+        .iter()
+        .map(|v| v * v)
+        .sum::<f32>()
+        .sqrt()
+        .max(1e-9);
+    embedding.iter().map(|v| v / norm).collect()
+}
+
+impl KnnDensity {
+    /// Fits on up to `max_reference` training embeddings (every class kept in proportion).
+    pub fn fit(
+        embeddings: &[f32],
+        dim: usize,
+        k: usize,
+        max_reference: usize,
+        weight: f64,
+    ) -> Self {
+        let n = embeddings.len() / dim.max(1);
+        let step = n.div_ceil(max_reference.max(1)).max(1);
+        let mut reference = Vec::with_capacity(n.div_ceil(step) * dim);
+        for row in embeddings.chunks(dim).step_by(step) {
+            reference.extend(unit(row));
+        }
+        let mut model = KnnDensity {
+            k: k.max(1),
+            dim,
+            reference,
+            distance_quantiles: vec![],
+            weight,
+        };
+        // Calibration on the reference itself: the k-th neighbour other than the point itself.
+        let own: Vec<f64> = model
+            .reference
+            .chunks(dim)
+            .map(|row| model.kth_distance(row, 1))
+            .collect();
+        model.distance_quantiles = quantiles(own);
+        model
+    }
+
+    /// Distance from the unit vector `q` to its (k + skip)-th nearest reference row.
+    fn kth_distance(&self, q: &[f32], skip: usize) -> f64 {
+        let want = self.k + skip;
+        // The `want` smallest squared distances, kept sorted (k is small).
+        let mut best: Vec<f32> = Vec::with_capacity(want + 1);
+        for row in self.reference.chunks(self.dim) {
+            let d: f32 = row.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
+            if best.len() < want || d < best[best.len() - 1] {
+                let pos = best.partition_point(|x| *x <= d);
+                best.insert(pos, d);
+                best.truncate(want);
+            }
+        }
+        best.last().map_or(f64::INFINITY, |d| f64::from(*d).sqrt())
+    }
+
+    /// k-th nearest-neighbour distance of an embedding (any scale; it is normalised here).
+    pub fn distance(&self, embedding: &[f32]) -> f64 {
+        self.kth_distance(&unit(embedding), 0)
+    }
+
+    fn score(&self, embedding: &[f32]) -> f64 {
+        cdf(&self.distance_quantiles, self.distance(embedding))
+    }
 }
 
 fn quantiles(mut v: Vec<f64>) -> Vec<f64> {
@@ -140,6 +225,7 @@ impl AnomalyModel {
             distance_quantiles: vec![],
             uncertainty_quantiles: vec![],
             distance_weight: 0.5,
+            knn: None,
         };
         let distances: Vec<f64> = embeddings.chunks(dim).map(|e| model.distance(e)).collect();
         model.distance_quantiles = quantiles(distances);
@@ -167,11 +253,23 @@ impl AnomalyModel {
             .sqrt()
     }
 
-    /// Score in [0, 1]: the weighted training quantiles of distance and uncertainty.
+    /// Adds the nearest-neighbour term with weight `weight`, taken from the uncertainty term.
+    pub fn with_knn(mut self, knn: KnnDensity) -> Self {
+        self.knn = Some(knn);
+        self
+    }
+
+    /// Score in [0, 1]: the weighted training quantiles of distance, neighbour distance and
+    /// uncertainty.
     pub fn score(&self, embedding: &[f32], uncertainty: f32) -> f32 {
         let d = cdf(&self.distance_quantiles, self.distance(embedding));
         let u = cdf(&self.uncertainty_quantiles, f64::from(uncertainty));
-        (self.distance_weight * d + (1.0 - self.distance_weight) * u).clamp(0.0, 1.0) as f32
+        let (k, wk) = self
+            .knn
+            .as_ref()
+            .map_or((0.0, 0.0), |m| (m.score(embedding), m.weight));
+        let wu = (1.0 - self.distance_weight - wk).max(0.0);
+        (self.distance_weight * d + wk * k + wu * u).clamp(0.0, 1.0) as f32
     }
 }
 
@@ -209,5 +307,33 @@ mod tests {
         assert!(far > near, "{far} vs {near}");
         assert!((0.0..=1.0).contains(&near) && (0.0..=1.0).contains(&far));
         assert!(m.distance(&[10.0, 0.0]) < 0.5);
+    }
+
+    #[test]
+    fn neighbour_distance_grows_away_from_the_training_embeddings() {
+        // Training embeddings on two directions of the plane; a query between them is far.
+        let mut emb = Vec::new();
+        for i in 0..100 {
+            let jitter = (i as f32 * 0.37).sin() * 0.05;
+            if i % 2 == 0 {
+                emb.extend_from_slice(&[1.0, jitter]);
+            } else {
+                emb.extend_from_slice(&[jitter, 1.0]);
+            }
+        }
+        let knn = KnnDensity::fit(&emb, 2, 5, 100, 1.0);
+        assert_eq!(knn.reference.len(), 2 * 100);
+        assert!(knn.distance(&[3.0, 0.0]) < 0.1);
+        assert!(knn.distance(&[1.0, 1.0]) > 0.5);
+        let unc = vec![0.1f32; 100];
+        let labels: Vec<usize> = (0..100).map(|i| i % 2).collect();
+        let mut m = AnomalyModel::fit(&emb, &labels, &unc, 2, 2).with_knn(knn);
+        m.distance_weight = 0.0;
+        let near = m.score(&[2.0, 0.01], 0.1);
+        let far = m.score(&[1.0, 1.0], 0.1);
+        assert!(
+            far > 0.9 && near < 0.8 && near < far,
+            "far {far}, near {near}"
+        );
     }
 }

@@ -92,6 +92,11 @@ pub struct AugmentConfig {
     /// Probability that a view keeps detections only (as `lightcurves.csv` and many alert
     /// histories do) rather than forced photometry too.
     pub detections_only_probability: f64,
+    /// Alert views per object: what one alert shows at a random detection. ZTF alerts carry the
+    /// detections of the previous 30 days (Masci et al. 2019; the `prv_candidates` window), Rubin
+    /// alerts 12 months of sources and forced photometry (LSE-163, DPDD §3.5.1).
+    #[serde(default)]
+    pub alert_views: usize,
 }
 
 impl Default for AugmentConfig {
@@ -101,6 +106,7 @@ impl Default for AugmentConfig {
             min_days: 8.0,
             max_days: 120.0,
             detections_only_probability: 0.3,
+            alert_views: 3,
         }
     }
 }
@@ -140,8 +146,33 @@ pub fn augment(curves: &[LabelledCurve], config: &AugmentConfig, seed: u64) -> V
             let days = rng.random_range(lo.min(hi)..=hi.max(lo)).exp();
             push(c.curve.truncated(end, days), &mut rng);
         }
+        for _ in 0..config.alert_views {
+            let Some(&end) = detections.choose(&mut rng) else {
+                continue;
+            };
+            out.push(LabelledCurve {
+                curve: alert_view(&c.curve, end),
+                label: c.label,
+            });
+        }
     }
     out
+}
+
+/// History window of a ZTF alert (days).
+pub const ZTF_ALERT_HISTORY_DAYS: f64 = 30.0;
+/// History window of a Rubin alert (days).
+pub const LSST_ALERT_HISTORY_DAYS: f64 = 365.0;
+
+/// The light curve an alert issued at `end_mjd` carries: ZTF detections of the last 30 days (its
+/// upper limits have no flux), Rubin sources and forced photometry of the last 12 months.
+pub fn alert_view(curve: &LightCurve, end_mjd: f64) -> LightCurve {
+    match curve.survey {
+        alert_model::Survey::Ztf => curve
+            .truncated(end_mjd, ZTF_ALERT_HISTORY_DAYS)
+            .detections_only(),
+        alert_model::Survey::Lsst => curve.truncated(end_mjd, LSST_ALERT_HISTORY_DAYS),
+    }
 }
 
 /// Features of every curve, computed on all available cores.
@@ -173,4 +204,58 @@ pub fn featurize(curves: &[&LightCurve], config: &FeatureConfig) -> Vec<Features
             .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lightcurve::Point;
+    use alert_model::{Band, Survey};
+
+    fn curve(survey: Survey) -> LightCurve {
+        // A point every 5 days for 100 days; every other one a detection.
+        let points = (0..20)
+            .map(|i| Point {
+                mjd: 60000.0 + 5.0 * i as f64,
+                band: Band::G,
+                flux_njy: 1000.0,
+                flux_err_njy: 100.0,
+                detected: i % 2 == 0,
+            })
+            .collect();
+        LightCurve::new("c", survey, points)
+    }
+
+    #[test]
+    fn a_ztf_alert_shows_the_detections_of_the_last_30_days() {
+        let view = alert_view(&curve(Survey::Ztf), 60080.0);
+        let mjds: Vec<f64> = view.points.iter().map(|p| p.mjd).collect();
+        assert_eq!(mjds, vec![60050.0, 60060.0, 60070.0, 60080.0]);
+        assert!(view.points.iter().all(|p| p.detected));
+    }
+
+    #[test]
+    fn a_rubin_alert_keeps_a_year_of_forced_photometry() {
+        let view = alert_view(&curve(Survey::Lsst), 60080.0);
+        assert_eq!(view.points.len(), 17);
+        assert!(view.points.iter().any(|p| !p.detected));
+    }
+
+    #[test]
+    fn augmentation_adds_alert_views() {
+        let labelled = vec![LabelledCurve {
+            curve: curve(Survey::Ztf),
+            label: 0,
+        }];
+        let config = AugmentConfig {
+            truncated_views: 1,
+            alert_views: 2,
+            ..AugmentConfig::default()
+        };
+        let views = augment(&labelled, &config, 1);
+        assert_eq!(views.len(), 4);
+        let last = &views[3].curve;
+        assert!(last.span_days() <= ZTF_ALERT_HISTORY_DAYS);
+        assert!(last.points.iter().all(|p| p.detected));
+    }
 }

@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::gp::{self, GpConfig, GpFit};
 use crate::lightcurve::LightCurve;
+use crate::periodogram::Periodicity;
 
 /// Features per observation token.
 pub const D_TOKEN: usize = 8;
 /// Global summary features.
-pub const D_GLOBAL: usize = 25;
+pub const D_GLOBAL: usize = 28;
+/// Global features of models trained before the periodogram was added.
+pub const D_GLOBAL_LEGACY: usize = 25;
 
 /// Preprocessing settings, saved with the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +21,10 @@ pub struct FeatureConfig {
     pub gp: GpConfig,
     /// Observation tokens per light curve; longer curves are subsampled evenly.
     pub max_tokens: usize,
+    /// Lomb–Scargle period, power and significance among the global features (absent from
+    /// models saved before it existed, hence the serde default).
+    #[serde(default)]
+    pub periodogram: bool,
 }
 
 impl Default for FeatureConfig {
@@ -25,11 +32,21 @@ impl Default for FeatureConfig {
         FeatureConfig {
             gp: GpConfig::default(),
             max_tokens: 64,
+            periodogram: true,
         }
     }
 }
 
 impl FeatureConfig {
+    /// Number of global features.
+    pub fn d_global(&self) -> usize {
+        if self.periodogram {
+            D_GLOBAL
+        } else {
+            D_GLOBAL_LEGACY
+        }
+    }
+
     /// Length of the flattened GP grid (mean and σ per grid point).
     pub fn grid_len(&self) -> usize {
         2 * self.gp.grid_times.max(1) * self.gp.grid_wavelengths.len()
@@ -111,16 +128,15 @@ pub fn extract_with_fit(lc: &LightCurve, fit: &GpFit, config: &FeatureConfig) ->
         tokens,
         n_tokens: k,
         grid,
-        global: global_features(lc, fit, t_peak, t_first, t_last),
+        global: global_features(lc, fit, (t_peak, t_first, t_last), config.periodogram),
     }
 }
 
 fn global_features(
     lc: &LightCurve,
     fit: &GpFit,
-    t_peak: f64,
-    t_first: f64,
-    t_last: f64,
+    (t_peak, t_first, t_last): (f64, f64, f64),
+    periodogram: bool,
 ) -> Vec<f32> {
     let scale = fit.scale;
     let pts = &lc.points;
@@ -225,7 +241,7 @@ fn global_features(
         .map(|p| (p.flux_njy / p.flux_err_njy).abs())
         .fold(0.0, f64::max);
 
-    vec![
+    let mut global = vec![
         clip((span + 1.0).log10(), 0.0, 4.0),
         clip((pts.len() as f64 + 1.0).log10(), 0.0, 4.0),
         clip(frac_det, 0.0, 1.0),
@@ -251,7 +267,21 @@ fn global_features(
         clip(sf_value(sf[0]), -1.0, 5.0),
         clip(sf_value(sf[1]), -1.0, 5.0),
         clip(sf_value(sf[2]), -1.0, 5.0),
-    ]
+    ];
+    if periodogram {
+        // No periodicity reads as a zero-power, one-day "period" (the standardiser centres it).
+        let p = crate::periodogram::best_period(lc).unwrap_or(Periodicity {
+            period_days: 1.0,
+            power: 0.0,
+            significance: 0.0,
+        });
+        global.extend([
+            clip(p.period_days.log10(), -2.0, 3.0),
+            clip(p.power, 0.0, 1.0),
+            clip(p.significance, 0.0, 50.0),
+        ]);
+    }
+    global
 }
 
 /// Per-feature mean and standard deviation of the global features, fitted on training data.
@@ -322,7 +352,7 @@ mod tests {
             assert_eq!(f.n_tokens, n.min(config.max_tokens));
             assert_eq!(f.tokens.len(), f.n_tokens * D_TOKEN);
             assert_eq!(f.grid.len(), config.grid_len());
-            assert_eq!(f.global.len(), D_GLOBAL);
+            assert_eq!(f.global.len(), config.d_global());
             assert!(
                 f.global
                     .iter()

@@ -168,12 +168,13 @@ impl Classifier {
     pub fn untrained(model: ModelConfig, features: FeatureConfig, device: &Device) -> Self {
         let mut model = model;
         model.grid_len = features.grid_len();
+        model.d_global = features.d_global();
         let d = model.d_embedding;
         Classifier {
             net: model.init(device).valid(),
             meta: ModelMeta {
                 classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
-                standardizer: Standardizer::identity(crate::features::D_GLOBAL),
+                standardizer: Standardizer::identity(features.d_global()),
                 temperature: 1.0,
                 anomaly: AnomalyModel::fit(&vec![0.0; d], &[0], &[0.0], d, N_CLASSES),
                 mc_samples: 0,
@@ -205,11 +206,15 @@ impl Classifier {
         ids: &[&str],
         mc_samples: usize,
     ) -> Vec<Prediction> {
-        let mut out = Vec::with_capacity(features.len());
-        let refs: Vec<&Features> = features.iter().collect();
+        let mut out: Vec<Option<Prediction>> = vec![None; features.len()];
+        // Forward passes over curves of similar length, so little of each batch is padding.
+        let mut order: Vec<usize> = (0..features.len()).collect();
+        order.sort_by_key(|&i| features[i].n_tokens);
         let t = self.meta.temperature;
         let d_emb = self.meta.model.d_embedding;
-        for (chunk_index, chunk) in refs.chunks(BATCH_SIZE).enumerate() {
+        for positions in order.chunks(BATCH_SIZE) {
+            let chunk: Vec<&Features> = positions.iter().map(|&i| &features[i]).collect();
+            let chunk = chunk.as_slice();
             let input = make_batch(
                 chunk,
                 &self.meta.standardizer,
@@ -249,8 +254,8 @@ impl Classifier {
                 let top = top_level_probabilities(&p);
                 let uncertainty = normalized_entropy(&p);
                 let e = &emb[i * d_emb..(i + 1) * d_emb];
-                let global_index = chunk_index * BATCH_SIZE + i;
-                out.push(Prediction {
+                let global_index = positions[i];
+                out[global_index] = Some(Prediction {
                     object_id: ids
                         .get(global_index)
                         .map_or_else(String::new, |s| s.to_string()),
@@ -264,7 +269,7 @@ impl Classifier {
                 });
             }
         }
-        out
+        out.into_iter().flatten().collect()
     }
 
     /// Deterministic logits and embeddings of precomputed features.

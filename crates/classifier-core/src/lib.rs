@@ -9,6 +9,7 @@ pub mod features;
 pub mod gp;
 pub mod lightcurve;
 pub mod metrics;
+pub mod periodogram;
 pub mod taxonomy;
 
 pub use lightcurve::{LightCurve, Point};
@@ -25,4 +26,5 @@ pub mod tracking;
 
 pub use inference::{Classifier, ModelError, Prediction, default_device, device_by_name};
 pub mod evaluate;
+pub mod throughput;
 pub mod train;

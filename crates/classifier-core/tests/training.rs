@@ -5,7 +5,7 @@ mod common;
 
 use burn::optim::{AdamWConfig, GradientsParams};
 use classifier_core::batch::make_batch;
-use classifier_core::features::{D_GLOBAL, Features, Standardizer};
+use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
 use classifier_core::train::{train, weighted_cross_entropy};
 use classifier_core::{Classifier, N_CLASSES, default_device};
@@ -20,11 +20,15 @@ fn loss_falls_on_a_fixed_batch() {
         .collect();
     let labels: Vec<usize> = data.iter().map(|c| c.label).collect();
     let refs: Vec<&Features> = feats.iter().collect();
-    let standardizer = Standardizer::fit(feats.iter().map(|f| f.global.as_slice()), D_GLOBAL);
+    let standardizer = Standardizer::fit(
+        feats.iter().map(|f| f.global.as_slice()),
+        config.features.d_global(),
+    );
     let device = default_device().autodiff();
     device.seed(3);
     let mut model_config = config.model.clone();
     model_config.grid_len = config.features.grid_len();
+    model_config.d_global = config.features.d_global();
     let mut net = model_config.init(&device);
     let mut optim = AdamWConfig::new().init();
     let weights = vec![1.0f32; N_CLASSES];

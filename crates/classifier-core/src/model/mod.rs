@@ -10,7 +10,7 @@ use burn::tensor::activation::gelu;
 use burn::tensor::{Bool, Distribution};
 use serde::{Deserialize, Serialize};
 
-use crate::features::{D_GLOBAL, D_TOKEN};
+use crate::features::{D_GLOBAL, D_GLOBAL_LEGACY, D_TOKEN};
 use crate::taxonomy::{N_CLASSES, N_TOP};
 
 pub use gru::GruEncoder;
@@ -44,6 +44,13 @@ pub struct ModelConfig {
     pub dropout: f64,
     /// Length of the flattened GP grid input.
     pub grid_len: usize,
+    /// Number of global features (models saved before the field existed had 25).
+    #[serde(default = "legacy_d_global")]
+    pub d_global: usize,
+}
+
+fn legacy_d_global() -> usize {
+    D_GLOBAL_LEGACY
 }
 
 impl Default for ModelConfig {
@@ -58,6 +65,7 @@ impl Default for ModelConfig {
             d_embedding: 64,
             dropout: 0.1,
             grid_len: crate::features::FeatureConfig::default().grid_len(),
+            d_global: D_GLOBAL,
         }
     }
 }
@@ -73,7 +81,7 @@ pub struct ModelInput {
     pub valid: Tensor<3>,
     /// `[batch, grid_len]`.
     pub grid: Tensor<2>,
-    /// `[batch, D_GLOBAL]`, standardised.
+    /// `[batch, d_global]`, standardised.
     pub global: Tensor<2>,
 }
 
@@ -139,7 +147,8 @@ impl ModelConfig {
         };
         LightCurveNet {
             encoder,
-            context_in: LinearConfig::new(self.grid_len + D_GLOBAL, self.d_context).init(device),
+            context_in: LinearConfig::new(self.grid_len + self.d_global, self.d_context)
+                .init(device),
             context_hidden: LinearConfig::new(self.d_context, self.d_context).init(device),
             fuse: LinearConfig::new(2 * self.d_model + self.d_context, self.d_embedding)
                 .init(device),

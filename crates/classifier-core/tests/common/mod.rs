@@ -25,6 +25,7 @@ pub fn tiny_config(runs: &std::path::Path) -> TrainConfig {
     config.model.d_embedding = 32;
     config.features.max_tokens = 32;
     config.augment.truncated_views = 1;
+    config.augment.alert_views = 1;
     config.epochs = 2;
     config.batch_size = 32;
     config.max_steps = Some(8);

@@ -1,0 +1,40 @@
+//! Batched inference throughput of a saved model on this machine's default device: the network
+//! alone on precomputed features (batches of 256, sorted by length), with 10 MC-dropout samples,
+//! and end to end (GP + features + network), on full simulated curves and on ZTF alert views.
+//!
+//! `cargo run -p classifier-core --release --example inference_throughput -- [MODEL_DIR] [seconds]`
+
+use std::path::PathBuf;
+
+use alert_model::Survey;
+use classifier_core::data::alert_view;
+use classifier_core::{Classifier, LightCurve, default_device, throughput};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let model = PathBuf::from(args.get(1).map_or("models/default", String::as_str));
+    let seconds: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5.0);
+    let classifier = Classifier::load(&model, &default_device())?;
+    let mut sim = simulator::SimulationConfig::with_seed(5);
+    sim.surveys = vec![Survey::Ztf, Survey::Lsst];
+    sim.objects_per_class = 40;
+    sim.min_detections = 2;
+    let full: Vec<LightCurve> = simulator::simulate(&sim)
+        .iter()
+        .map(LightCurve::from_simulated)
+        .collect();
+    let alerts: Vec<LightCurve> = full
+        .iter()
+        .filter(|c| c.survey == Survey::Ztf)
+        .filter_map(|c| {
+            let first = c.points.iter().find(|p| p.detected)?.mjd;
+            Some(alert_view(c, first + 16.0))
+        })
+        .collect();
+    let report = serde_json::json!({
+        "full": throughput::measure(&classifier, &full, seconds),
+        "ztf_alert_16d": throughput::measure(&classifier, &alerts, seconds),
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
