@@ -150,7 +150,9 @@ mod tests {
         // different amplitudes and offsets.
         let points = (0..n)
             .map(|i| {
-                let hash = ((i as f64 * 12.9898 + 1.0).sin() * 43758.5453).abs().fract();
+                let hash = ((i as f64 * 12.9898 + 1.0).sin() * 43758.5453)
+                    .abs()
+                    .fract();
                 let mjd = 60000.0 + 90.0 * hash;
                 let band = if i % 2 == 0 { Band::G } else { Band::R };
                 let amp = if band == Band::G { 1000.0 } else { 700.0 };
