@@ -62,15 +62,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_name: "default-model".into(),
         ..TrainConfig::default()
     };
-    let report = train(&config, &dataset, &out, &device)?;
-    eprintln!(
-        "trained: best epoch {}, {} steps, featurize {:.0}s, train {:.0}s, run {}",
-        report.best_epoch,
-        report.steps,
-        report.featurize_seconds,
-        report.train_seconds,
-        report.tracking_location
-    );
+    // DEEPRUBIN_EVALUATE_ONLY=1 re-evaluates the model already in `out` (after a refit).
+    if std::env::var_os("DEEPRUBIN_EVALUATE_ONLY").is_none() {
+        let report = train(&config, &dataset, &out, &device)?;
+        eprintln!(
+            "trained: best epoch {}, {} steps, featurize {:.0}s, train {:.0}s, run {}",
+            report.best_epoch,
+            report.steps,
+            report.featurize_seconds,
+            report.train_seconds,
+            report.tracking_location
+        );
+    }
 
     // Test sets: a new seed.
     let classifier = Classifier::load(&out, &device)?;

@@ -25,6 +25,27 @@ pub struct AnomalyModel {
     /// Nearest-neighbour density of the training embeddings (absent in older models).
     #[serde(default)]
     pub knn: Option<KnnDensity>,
+    /// Quantiles per light-curve length: a 3-point alert is compared with other short curves,
+    /// not with year-long ones, whose embeddings are denser (absent in older models).
+    #[serde(default)]
+    pub by_length: Option<LengthCalibration>,
+}
+
+/// Upper bounds (inclusive) of the token-count buckets; the last bucket is open.
+pub const LENGTH_BUCKETS: [usize; 5] = [2, 4, 8, 16, 32];
+
+fn bucket_of(n_tokens: usize) -> usize {
+    LENGTH_BUCKETS
+        .iter()
+        .position(|&hi| n_tokens <= hi)
+        .unwrap_or(LENGTH_BUCKETS.len())
+}
+
+/// Training quantiles of the neighbour distance and the uncertainty per length bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LengthCalibration {
+    pub knn_quantiles: Vec<Vec<f64>>,
+    pub uncertainty_quantiles: Vec<Vec<f64>>,
 }
 
 /// Reference embeddings (L2-normalised, a class-stratified sample of the training views) and the
@@ -101,10 +122,6 @@ impl KnnDensity {
     /// k-th nearest-neighbour distance of an embedding (any scale; it is normalised here).
     pub fn distance(&self, embedding: &[f32]) -> f64 {
         self.kth_distance(&unit(embedding), 0)
-    }
-
-    fn score(&self, embedding: &[f32]) -> f64 {
-        cdf(&self.distance_quantiles, self.distance(embedding))
     }
 }
 
@@ -226,6 +243,7 @@ impl AnomalyModel {
             uncertainty_quantiles: vec![],
             distance_weight: 0.5,
             knn: None,
+            by_length: None,
         };
         let distances: Vec<f64> = embeddings.chunks(dim).map(|e| model.distance(e)).collect();
         model.distance_quantiles = quantiles(distances);
@@ -259,15 +277,54 @@ impl AnomalyModel {
         self
     }
 
+    /// Calibrates the neighbour-distance and uncertainty quantiles per length bucket, from
+    /// training embeddings (`n × dim`), their uncertainties and token counts. Needs the k-NN term.
+    pub fn with_length_calibration(
+        mut self,
+        embeddings: &[f32],
+        uncertainties: &[f32],
+        n_tokens: &[usize],
+    ) -> Self {
+        let Some(knn) = &self.knn else {
+            return self;
+        };
+        let n_buckets = LENGTH_BUCKETS.len() + 1;
+        let mut dist = vec![Vec::new(); n_buckets];
+        let mut unc = vec![Vec::new(); n_buckets];
+        for ((e, u), &n) in embeddings.chunks(knn.dim).zip(uncertainties).zip(n_tokens) {
+            let b = bucket_of(n);
+            // Rows of the reference itself find themselves at distance 0: skip that one.
+            let q = unit(e);
+            let own = knn.reference.chunks(knn.dim).any(|r| r == q.as_slice());
+            dist[b].push(knn.kth_distance(&q, usize::from(own)));
+            unc[b].push(f64::from(*u));
+        }
+        self.by_length = Some(LengthCalibration {
+            knn_quantiles: dist.into_iter().map(quantiles).collect(),
+            uncertainty_quantiles: unc.into_iter().map(quantiles).collect(),
+        });
+        self
+    }
+
     /// Score in [0, 1]: the weighted training quantiles of distance, neighbour distance and
-    /// uncertainty.
-    pub fn score(&self, embedding: &[f32], uncertainty: f32) -> f32 {
+    /// uncertainty, among training curves of similar length when so calibrated.
+    pub fn score(&self, embedding: &[f32], uncertainty: f32, n_tokens: usize) -> f32 {
         let d = cdf(&self.distance_quantiles, self.distance(embedding));
-        let u = cdf(&self.uncertainty_quantiles, f64::from(uncertainty));
-        let (k, wk) = self
-            .knn
-            .as_ref()
-            .map_or((0.0, 0.0), |m| (m.score(embedding), m.weight));
+        let bucket = self.by_length.as_ref().and_then(|c| {
+            let b = bucket_of(n_tokens);
+            // A bucket with too few training curves falls back to the overall quantiles.
+            let k = c.knn_quantiles.get(b).filter(|q| q.len() > 2)?;
+            let u = c.uncertainty_quantiles.get(b).filter(|q| q.len() > 2)?;
+            Some((k, u))
+        });
+        let u = cdf(
+            bucket.map_or(&self.uncertainty_quantiles, |(_, u)| u),
+            f64::from(uncertainty),
+        );
+        let (k, wk) = self.knn.as_ref().map_or((0.0, 0.0), |m| {
+            let q = bucket.map_or(&m.distance_quantiles, |(k, _)| k);
+            (cdf(q, m.distance(embedding)), m.weight)
+        });
         let wu = (1.0 - self.distance_weight - wk).max(0.0);
         (self.distance_weight * d + wk * k + wu * u).clamp(0.0, 1.0) as f32
     }
@@ -302,8 +359,8 @@ mod tests {
         }
         let unc = vec![0.1f32; 200];
         let m = AnomalyModel::fit(&emb, &labels, &unc, 2, 2);
-        let near = m.score(&[0.1, 0.1], 0.1);
-        let far = m.score(&[5.0, 30.0], 0.1);
+        let near = m.score(&[0.1, 0.1], 0.1, 10);
+        let far = m.score(&[5.0, 30.0], 0.1, 10);
         assert!(far > near, "{far} vs {near}");
         assert!((0.0..=1.0).contains(&near) && (0.0..=1.0).contains(&far));
         assert!(m.distance(&[10.0, 0.0]) < 0.5);
@@ -329,8 +386,8 @@ mod tests {
         let labels: Vec<usize> = (0..100).map(|i| i % 2).collect();
         let mut m = AnomalyModel::fit(&emb, &labels, &unc, 2, 2).with_knn(knn);
         m.distance_weight = 0.0;
-        let near = m.score(&[2.0, 0.01], 0.1);
-        let far = m.score(&[1.0, 1.0], 0.1);
+        let near = m.score(&[2.0, 0.01], 0.1, 10);
+        let far = m.score(&[1.0, 1.0], 0.1, 10);
         assert!(
             far > 0.9 && near < 0.8 && near < far,
             "far {far}, near {near}"

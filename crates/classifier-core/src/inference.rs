@@ -264,7 +264,7 @@ impl Classifier {
                     top_level_class: TopLevel::ALL[argmax(&top)],
                     top_level: top,
                     uncertainty,
-                    anomaly_score: self.meta.anomaly.score(e, uncertainty),
+                    anomaly_score: self.meta.anomaly.score(e, uncertainty, chunk[i].n_tokens),
                     probabilities: p,
                 });
             }

@@ -33,6 +33,8 @@ use crate::tracking::{self, Tracker, TrackingError};
 const ANOMALY_NEIGHBOURS: usize = 5;
 /// Training views kept as the anomaly model's reference (larger is better but slower per alert).
 const ANOMALY_REFERENCE: usize = 2500;
+/// Training views the anomaly model is fitted and calibrated on.
+const ANOMALY_FIT_VIEWS: usize = 6000;
 
 /// Everything a training run needs besides the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -438,45 +440,14 @@ fn run(
     // Calibration on validation views, anomaly model on training views.
     let (val_logits, _) = outputs(&best_net, &val_data, meta_in, device, 512);
     let temperature = fit_temperature(&val_logits, &val_data.labels, N_CLASSES);
-    // An even stride over all training views: they are grouped by class, so a prefix would
-    // leave most classes out of the anomaly model.
-    let stride = train_data.labels.len().div_ceil(6000).max(1);
-    let sub = Prepared {
-        features: train_data
-            .features
-            .iter()
-            .step_by(stride)
-            .cloned()
-            .collect(),
-        labels: train_data.labels.iter().step_by(stride).copied().collect(),
-    };
-    let (train_logits, train_emb) = outputs(&best_net, &sub, meta_in, device, 512);
-    let mut p = [0f32; N_CLASSES];
-    let uncertainties: Vec<f32> = train_logits
-        .chunks(N_CLASSES)
-        .map(|row| {
-            softmax_into(row, temperature, &mut p);
-            normalized_entropy(&p)
-        })
-        .collect();
-    // The k-th neighbour distance on the unit sphere separated the held-out transients best in an
-    // offline comparison (AUROC 0.73 against 0.67 for the class-centroid Mahalanobis distance
-    // and 0.61 for the entropy on the previous model); a little uncertainty is kept in the mix.
-    let mut anomaly = AnomalyModel::fit(
-        &train_emb,
-        &sub.labels,
-        &uncertainties,
-        model_config.d_embedding,
-        N_CLASSES,
+    let anomaly = fit_anomaly(
+        &best_net,
+        &train_data.features,
+        &train_data.labels,
+        (&standardizer, temperature),
+        &model_config,
+        device,
     );
-    anomaly.distance_weight = 0.0;
-    let anomaly = anomaly.with_knn(KnnDensity::fit(
-        &train_emb,
-        model_config.d_embedding,
-        ANOMALY_NEIGHBOURS,
-        ANOMALY_REFERENCE,
-        0.85,
-    ));
 
     let classifier = Classifier {
         net: best_net,
@@ -569,6 +540,74 @@ fn run(
         tracking_location: String::new(),
         steps: step,
     })
+}
+
+/// Fits the anomaly model on an even stride of the training views (they are grouped by class,
+/// so a prefix would leave most classes out).
+fn fit_anomaly(
+    net: &LightCurveNet,
+    features: &[Features],
+    labels: &[usize],
+    (standardizer, temperature): (&Standardizer, f32),
+    model_config: &ModelConfig,
+    device: &Device,
+) -> AnomalyModel {
+    let stride = labels.len().div_ceil(ANOMALY_FIT_VIEWS).max(1);
+    let sub = Prepared {
+        features: features.iter().step_by(stride).cloned().collect(),
+        labels: labels.iter().step_by(stride).copied().collect(),
+    };
+    let meta_in = (standardizer, model_config.grid_len);
+    let (logits, embeddings) = outputs(net, &sub, meta_in, device, 512);
+    let mut p = [0f32; N_CLASSES];
+    let uncertainties: Vec<f32> = logits
+        .chunks(N_CLASSES)
+        .map(|row| {
+            softmax_into(row, temperature, &mut p);
+            normalized_entropy(&p)
+        })
+        .collect();
+    // The k-th neighbour distance on the unit sphere separated the held-out transients best in an
+    // offline comparison (AUROC 0.73 against 0.67 for the class-centroid Mahalanobis distance
+    // and 0.61 for the entropy on the previous model); a little uncertainty is kept in the mix.
+    // Both are calibrated per light-curve length, so early alerts are not anomalous for being
+    // short.
+    let mut anomaly = AnomalyModel::fit(
+        &embeddings,
+        &sub.labels,
+        &uncertainties,
+        model_config.d_embedding,
+        N_CLASSES,
+    );
+    anomaly.distance_weight = 0.0;
+    let n_tokens: Vec<usize> = sub.features.iter().map(|f| f.n_tokens).collect();
+    anomaly
+        .with_knn(KnnDensity::fit(
+            &embeddings,
+            model_config.d_embedding,
+            ANOMALY_NEIGHBOURS,
+            ANOMALY_REFERENCE,
+            0.85,
+        ))
+        .with_length_calibration(&embeddings, &uncertainties, &n_tokens)
+}
+
+/// Refits a trained classifier's anomaly model on the training views `config` draws from
+/// `dataset` (the same split and views as training), leaving the network and calibration alone.
+pub fn refit_anomaly(classifier: &mut Classifier, config: &TrainConfig, dataset: &[LabelledCurve]) {
+    let (train_objects, _) = split(dataset, config.validation_fraction, config.seed);
+    let views = augment(&train_objects, &config.augment, config.seed ^ 0x5eed);
+    let stride = views.len().div_ceil(ANOMALY_FIT_VIEWS).max(1);
+    let chosen: Vec<LabelledCurve> = views.into_iter().step_by(stride).collect();
+    let data = prepare(&chosen, &classifier.meta.features);
+    classifier.meta.anomaly = fit_anomaly(
+        &classifier.net,
+        &data.features,
+        &data.labels,
+        (&classifier.meta.standardizer, classifier.meta.temperature),
+        &classifier.meta.model,
+        &classifier.device,
+    );
 }
 
 /// Flattens a JSON object into `a.b.c = value` parameters.

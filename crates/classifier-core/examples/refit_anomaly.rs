@@ -1,0 +1,28 @@
+//! Refits the anomaly model of a trained classifier (same training views as `train_default`),
+//! leaving the network and temperature as they are, and saves it in place.
+//!
+//! `cargo run -p classifier-core --release --example refit_anomaly -- [MODEL_DIR] [objects_per_class]`
+
+use std::path::PathBuf;
+
+use alert_model::Survey;
+use classifier_core::train::{TrainConfig, refit_anomaly};
+use classifier_core::{Classifier, data, default_device};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = PathBuf::from(args.get(1).map_or("models/default", String::as_str));
+    let per_class: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(220);
+    let config: TrainConfig =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("train_config.json"))?)?;
+    let mut sim = simulator::SimulationConfig::with_seed(1);
+    sim.surveys = vec![Survey::Ztf, Survey::Lsst];
+    sim.objects_per_class = per_class;
+    sim.min_detections = 2;
+    let dataset = data::simulated(&sim);
+    let mut classifier = Classifier::load(&dir, &default_device())?;
+    refit_anomaly(&mut classifier, &config, &dataset);
+    classifier.save(&dir)?;
+    eprintln!("refitted the anomaly model of {}", dir.display());
+    Ok(())
+}
