@@ -152,11 +152,13 @@ pub async fn run_with_store(
         k.created_topic_partitions,
     )
     .await?;
+    // The model first: a consumer that joined the group before it could classify would hold its
+    // partitions idle while the model loads.
+    let model = load_model(&config)?;
     let consumer = Arc::new(kafka::consumer(&k.brokers, &k.group, &k.options)?);
     let topics: Vec<&str> = k.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     let sink = sink::Sink::new(kafka::producer(&k.brokers, &k.options)?);
-    let model = load_model(&config)?;
     let output_schema_id = match (
         &config.pipeline.output_schema_registry,
         config.pipeline.output_format,

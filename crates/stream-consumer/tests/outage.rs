@@ -80,10 +80,16 @@ async fn database_outage_is_retried_and_nothing_is_lost() {
         Duration::from_secs(60),
         || {
             let m = metrics.clone();
+            // With the pipelined loop the first stage to touch the database may be the store
+            // (the next batch) or the classify stage (reading light curves, recording rows).
             async move {
+                let text = m.render();
                 !m.is_healthy()
-                    && m.render()
-                        .contains("deeprubin_retries_total{operation=\"store\"}")
+                    && ["store", "light_curves", "record_classifications"]
+                        .iter()
+                        .any(|op| {
+                            text.contains(&format!("deeprubin_retries_total{{operation=\"{op}\"}}"))
+                        })
             }
         },
     )
