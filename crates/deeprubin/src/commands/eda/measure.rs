@@ -90,7 +90,8 @@ impl BandFit {
         };
         let fit = gp::fit(&curve, &config);
         let (&t0, &t1) = (fit.times.first()?, fit.times.last()?);
-        if !(t1 > t0) {
+        // NaN-safe: a grid without a positive span (or NaN times) has no shape to measure.
+        if t1.partial_cmp(&t0) != Some(std::cmp::Ordering::Greater) {
             return None;
         }
         Some(BandFit {
@@ -126,7 +127,7 @@ impl BandFit {
     /// Mean and σ at `t`, linearly interpolated; `None` outside the grid.
     fn at(&self, t: f64) -> Option<(f64, f64)> {
         let x = (t - self.t0) / self.step;
-        if !(x >= 0.0) || x > (self.mean.len() - 1) as f64 {
+        if x.is_nan() || x < 0.0 || x > (self.mean.len() - 1) as f64 {
             return None;
         }
         let i = (x.floor() as usize).min(self.mean.len() - 2);
