@@ -18,6 +18,8 @@ mod views;
 pub use error::ApiError;
 pub use lightcurve::CSV_COLUMNS;
 pub use metrics::Metrics;
+/// The 8×8-font bitmap backend of the PNG plots, for other figures that should look the same.
+pub use plot::glyph::GlyphBitmap;
 pub use server::{router, serve};
 pub use state::{ApiConfig, AppState, CorsOrigins};
 

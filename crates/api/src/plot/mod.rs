@@ -1,7 +1,7 @@
 //! Light-curve plots: one colour per band, error bars, upper limits as down-pointing triangles,
 //! MJD on x and AB magnitude (brighter up) or flux in nJy on y. SVG and PNG share one drawing.
 
-mod glyph;
+pub(crate) mod glyph;
 
 use std::ops::Range;
 

@@ -6,8 +6,8 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::glyph::GlyphBitmap;
 use super::measure::{Measurement, colour_phases, curve_phases, quantile, sorted};
+use api::GlyphBitmap;
 
 /// One class's measurements.
 pub struct ClassSet<'a> {

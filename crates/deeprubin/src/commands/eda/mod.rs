@@ -4,7 +4,6 @@
 //! measurements (`measurements.csv`).
 
 mod figures;
-mod glyph;
 mod measure;
 
 use std::collections::BTreeMap;
