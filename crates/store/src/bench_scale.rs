@@ -18,11 +18,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use alert_model::{Alert, Band, Survey};
+use alert_model::{Alert, Survey};
 use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::bench::{BenchConfig, Generator, SplitMix64, percentile};
+use crate::postgres::write::band_slot;
 use crate::{PgStore, StateStore, StoreError};
 
 /// What to load and measure.
@@ -483,17 +484,6 @@ impl ChunkRows {
             per_band[5],
             alert.upper_limits.len(),
         )
-    }
-}
-
-fn band_slot(band: Band) -> usize {
-    match band {
-        Band::U => 0,
-        Band::G => 1,
-        Band::R => 2,
-        Band::I => 3,
-        Band::Z => 4,
-        Band::Y => 5,
     }
 }
 

@@ -4,7 +4,7 @@ mod batch;
 mod config;
 mod read;
 mod rows;
-mod write;
+pub(crate) mod write;
 
 use std::str::FromStr;
 

@@ -251,7 +251,8 @@ impl Delta {
     }
 }
 
-fn band_slot(band: Band) -> usize {
+/// Index of a band in the objects table's per-band detection counts (u g r i z y).
+pub(crate) fn band_slot(band: Band) -> usize {
     match band {
         Band::U => 0,
         Band::G => 1,
