@@ -44,7 +44,37 @@ contract!(
     top_anomalies_order,
     ping_and_stats,
     batched_classifications_and_light_curves,
+    new_object_carrying_a_source_stored_under_another,
 );
+
+/// A new object's alert that repeats a detection already stored under another object (bad
+/// input): the source stays with its first object, and the new object counts only what it got.
+async fn new_object_carrying_a_source_stored_under_another(store: &dyn StateStore) {
+    let first = ztf_id(41);
+    let second = ztf_id(42);
+    store
+        .upsert_alert(&single(&first, 410, 60_000.0))
+        .await
+        .unwrap();
+    let candidate = detection(420, 60_010.0, Band::R, 700.0);
+    let a = alert(
+        Survey::Ztf,
+        &second,
+        candidate.clone(),
+        vec![detection(410, 60_000.0, Band::G, 1000.0)],
+        vec![],
+        vec![limit(59_990.0, Band::R, 20.5)],
+    );
+    let outcome = store.upsert_alert(&a).await.unwrap();
+    assert_eq!((outcome.new_detections, outcome.new_upper_limits), (1, 1));
+    let o = store.object(Survey::Ztf, &second).await.unwrap().unwrap();
+    assert_eq!(o.n_detections, 1);
+    assert_eq!((o.first_mjd.0, o.last_mjd.0), (60_010.0, 60_010.0));
+    assert_eq!((o.ra, o.dec), (candidate.ra, candidate.dec));
+    assert_eq!(o.n_upper_limits, 1);
+    let f = store.object(Survey::Ztf, &first).await.unwrap().unwrap();
+    assert_eq!(f.n_detections, 1);
+}
 
 /// The stream's batch calls agree with the one-object calls.
 async fn batched_classifications_and_light_curves(store: &dyn StateStore) {

@@ -33,8 +33,9 @@ enum ForcedKey<'a> {
 /// The rows a batch writes, each measurement once (the first alert carrying it owns it), every
 /// list sorted by its unique key.
 struct Plan<'a> {
-    /// Distinct objects with the detection that gives their provisional position.
-    objects: Vec<(ObjectKey<'a>, &'a Detection)>,
+    /// Distinct objects with the detection that gives their provisional position and what the
+    /// object row would hold if the object is new (every planned row of the object inserted).
+    objects: Vec<(ObjectKey<'a>, &'a Detection, Delta)>,
     detections: Vec<(usize, ObjectKey<'a>, &'a Detection)>,
     forced: Vec<(usize, ObjectKey<'a>, &'a ForcedPhotometry)>,
     limits: Vec<(usize, ObjectKey<'a>, &'a UpperLimit)>,
@@ -71,7 +72,20 @@ impl<'a> Plan<'a> {
                 }
             }
         }
-        plan.objects = objects.into_iter().collect();
+        let mut planned: HashMap<ObjectKey<'a>, Delta> = HashMap::new();
+        for (_, key, d) in &plan.detections {
+            planned.entry(*key).or_default().add_detection(d);
+        }
+        for (_, key, _) in &plan.forced {
+            planned.entry(*key).or_default().forced += 1;
+        }
+        for (_, key, _) in &plan.limits {
+            planned.entry(*key).or_default().limits += 1;
+        }
+        plan.objects = objects
+            .into_iter()
+            .map(|(key, d)| (key, d, planned.remove(&key).unwrap_or_default()))
+            .collect();
         plan.objects
             .sort_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)));
         plan.detections
@@ -117,11 +131,12 @@ pub async fn upsert_alerts(
     let mut plan = Plan::new(alerts);
     let mut counts = vec![(0u32, 0u32, 0u32); alerts.len()];
     let mut tx = pool.begin().await?;
-    let locked = lock_objects(&mut tx, &plan).await?;
+    let (locked, created) = lock_objects(&mut tx, &plan).await?;
     // A live stream re-sends most of an object's history with every alert: leave out what is
     // already stored (one index-only probe per row, two narrow arrays) before the wide inserts.
     // Rows stored meanwhile by another writer are still caught by `ON CONFLICT DO NOTHING`.
-    skip_stored(&mut tx, &mut plan).await?;
+    // Objects this batch created have nothing stored: their rows are not probed.
+    skip_stored(&mut tx, &mut plan, &created).await?;
     let mut deltas: HashMap<ObjectKey<'_>, Delta> = HashMap::new();
 
     let owners: HashMap<(Survey, i64), (usize, &Detection)> = plan
@@ -186,9 +201,26 @@ pub async fn upsert_alerts(
     // before inserting, so no other rows can have arrived); a new object, or one whose latest
     // epoch gains another detection (the position tie is broken by source id, which the row does
     // not keep), is recomputed from its measurements instead.
+    //
+    // An object this batch created was inserted with the aggregates of all its planned rows; it
+    // is final when every one of them was inserted (else some row was already stored under
+    // another object's id — bad input — and the object is recomputed from the tables).
     let mut recompute: Vec<ObjectKey<'_>> = Vec::new();
     let mut increments: Vec<(ObjectKey<'_>, Delta)> = Vec::new();
+    let planned: HashMap<ObjectKey<'_>, &Delta> =
+        plan.objects.iter().map(|(key, _, p)| (*key, p)).collect();
+    for (key, _, _) in &plan.objects {
+        if created.contains(key) && !deltas.contains_key(key) {
+            recompute.push(*key);
+        }
+    }
     for (key, delta) in deltas {
+        if created.contains(&key) {
+            if planned.get(&key).is_none_or(|p| !p.same_counts(&delta)) {
+                recompute.push(key);
+            }
+            continue;
+        }
         let stored = locked.get(&(key.0, key.1.as_str().to_owned()));
         match stored {
             Some(&(n, last)) if n > 0 && delta.last.is_none_or(|l| l.mjd != last) => {
@@ -218,7 +250,7 @@ struct Latest {
 }
 
 /// What an object gains from one batch.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Delta {
     detections: i32,
     per_band: [i32; 6],
@@ -229,6 +261,12 @@ struct Delta {
 }
 
 impl Delta {
+    fn same_counts(&self, other: &Delta) -> bool {
+        self.detections == other.detections
+            && self.forced == other.forced
+            && self.limits == other.limits
+    }
+
     fn add_detection(&mut self, d: &Detection) {
         self.detections += 1;
         self.per_band[band_slot(d.band)] += 1;
@@ -274,17 +312,23 @@ const KNOWN_LIMITS: &str = "SELECT u.survey, u.object_id, u.mjd, u.band FROM upp
 async fn skip_stored(
     tx: &mut Transaction<'_, Postgres>,
     plan: &mut Plan<'_>,
+    created: &HashSet<ObjectKey<'_>>,
 ) -> Result<(), StoreError> {
-    if !plan.detections.is_empty() {
+    let probed: Vec<_> = plan
+        .detections
+        .iter()
+        .filter(|(_, key, _)| !created.contains(key))
+        .collect();
+    if !probed.is_empty() {
         let rows: Vec<(String, i64)> = sqlx::query_as(KNOWN_DETECTIONS)
             .bind(
-                plan.detections
+                probed
                     .iter()
                     .map(|(_, (s, _), _)| s.as_str())
                     .collect::<Vec<_>>(),
             )
             .bind(
-                plan.detections
+                probed
                     .iter()
                     .map(|(_, _, d)| d.source_id.0)
                     .collect::<Vec<_>>(),
@@ -295,10 +339,15 @@ async fn skip_stored(
         plan.detections
             .retain(|(_, (s, _), d)| !known.contains(&(s.as_str().to_owned(), d.source_id.0)));
     }
-    if !plan.limits.is_empty() {
-        let mut objects: Vec<ObjectKey<'_>> = plan.limits.iter().map(|(_, k, _)| *k).collect();
-        objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-        objects.dedup();
+    let mut objects: Vec<ObjectKey<'_>> = plan
+        .limits
+        .iter()
+        .map(|(_, k, _)| *k)
+        .filter(|k| !created.contains(k))
+        .collect();
+    objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    objects.dedup();
+    if !objects.is_empty() {
         let rows: Vec<(String, String, f64, String)> = sqlx::query_as(KNOWN_LIMITS)
             .bind(objects.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
             .bind(
@@ -325,9 +374,16 @@ async fn skip_stored(
     Ok(())
 }
 
-const INSERT_OBJECTS: &str = "INSERT INTO objects (survey, object_id, ra, dec, first_mjd, last_mjd)
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $5::float8[])
-     ON CONFLICT DO NOTHING";
+// A new object's row is inserted with the aggregates of the batch's rows for it; an existing one
+// conflicts and is left as it is until it is locked and incremented.
+const INSERT_OBJECTS: &str = "INSERT INTO objects (survey, object_id, ra, dec, first_mjd, last_mjd,
+         n_detections, n_det_u, n_det_g, n_det_r, n_det_i, n_det_z, n_det_y,
+         n_forced_photometry, n_upper_limits)
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[],
+         $6::float8[], $7::int4[], $8::int4[], $9::int4[], $10::int4[], $11::int4[], $12::int4[],
+         $13::int4[], $14::int4[], $15::int4[])
+     ON CONFLICT DO NOTHING
+     RETURNING survey, object_id";
 const LOCK_OBJECTS: &str = "SELECT o.survey, o.object_id, o.n_detections, o.last_mjd FROM objects o
      JOIN UNNEST($1::text[], $2::text[]) AS t(survey, object_id)
        ON o.survey = t.survey AND o.object_id = t.object_id
@@ -336,41 +392,67 @@ const LOCK_OBJECTS: &str = "SELECT o.survey, o.object_id, o.n_detections, o.last
 /// Object rows as locked: (survey, object id) → (detections, last MJD).
 type Locked = HashMap<(Survey, String), (i32, f64)>;
 
-async fn lock_objects(
+/// Creates the batch's new objects and locks every object row of the batch; returns the locked
+/// rows and the objects this transaction created.
+async fn lock_objects<'a>(
     tx: &mut Transaction<'_, Postgres>,
-    plan: &Plan<'_>,
-) -> Result<Locked, StoreError> {
+    plan: &Plan<'a>,
+) -> Result<(Locked, HashSet<ObjectKey<'a>>), StoreError> {
     let n = plan.objects.len();
     let (mut surveys, mut ids) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut ras, mut decs, mut mjds) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for ((survey, id), d) in &plan.objects {
+    let (mut ras, mut decs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut firsts, mut lasts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut counts: [Vec<i32>; 9] = Default::default();
+    for ((survey, id), candidate, p) in &plan.objects {
         surveys.push(survey.as_str());
         ids.push(id.as_str());
-        ras.push(d.ra);
-        decs.push(d.dec);
-        mjds.push(d.mjd.0);
+        // The latest planned detection gives the position; the candidate stands in when every
+        // detection of the object was deduplicated into another object's rows.
+        let last = p.last.unwrap_or(Latest {
+            mjd: candidate.mjd.0,
+            source_id: candidate.source_id.0,
+            ra: candidate.ra,
+            dec: candidate.dec,
+        });
+        ras.push(last.ra);
+        decs.push(last.dec);
+        firsts.push(p.first_mjd.unwrap_or(last.mjd));
+        lasts.push(last.mjd);
+        counts[0].push(p.detections);
+        for (slot, n) in p.per_band.iter().enumerate() {
+            counts[1 + slot].push(*n);
+        }
+        counts[7].push(p.forced);
+        counts[8].push(p.limits);
     }
-    // Provisional aggregates for new objects; `refresh_objects` sets the real ones.
-    sqlx::query(INSERT_OBJECTS)
+    let mut insert = sqlx::query_as::<_, (String, String)>(INSERT_OBJECTS)
         .bind(&surveys)
         .bind(&ids)
         .bind(&ras)
         .bind(&decs)
-        .bind(&mjds)
-        .execute(&mut **tx)
-        .await?;
+        .bind(&firsts)
+        .bind(&lasts);
+    for column in &counts {
+        insert = insert.bind(column);
+    }
+    let inserted = insert.fetch_all(&mut **tx).await?;
+    let inserted: HashSet<(String, String)> = inserted.into_iter().collect();
+    let created = plan
+        .objects
+        .iter()
+        .map(|(key, _, _)| *key)
+        .filter(|(s, id)| inserted.contains(&(s.as_str().to_owned(), id.as_str().to_owned())))
+        .collect();
     let rows: Vec<(String, String, i32, f64)> = sqlx::query_as(LOCK_OBJECTS)
         .bind(&surveys)
         .bind(&ids)
         .fetch_all(&mut **tx)
         .await?;
-    rows.into_iter()
+    let locked = rows
+        .into_iter()
         .map(|(s, o, n, last)| Ok(((survey_of(&s)?, o), (n, last))))
-        .collect()
+        .collect::<Result<Locked, StoreError>>()?;
+    Ok((locked, created))
 }
 
 const INSERT_DETECTIONS: &str = "INSERT INTO detections (survey, source_id, object_id, mjd, band,
