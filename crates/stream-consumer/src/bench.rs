@@ -5,7 +5,8 @@
 //! 2. latency: other alerts (new objects, so both phases add to the store rather than replay it)
 //!    are produced at a fixed rate while the consumer runs; each output event carries its input's
 //!    Kafka timestamp and its publication time, whose difference is the end-to-end latency
-//!    (p50/p95/p99 over all events).
+//!    (p50/p95/p99 over all events but a first warm-up alert, sent alone so that the clock starts
+//!    once the consumer has joined its group).
 //!
 //! The store is used as it is: an existing database (say, one `deeprubin bench-store` filled with
 //! a million objects) is neither emptied nor dropped, and its size at the start is reported.
@@ -117,11 +118,36 @@ pub async fn run(
         PipelineMetrics::new().map_err(|e| ConsumeError::Metrics(e.to_string()))?,
         rx,
     ));
-    // Give the consumer time to join its group before the clock starts.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    replay(base, &live_topic, live, Some(rate)).await?;
+    // The clock starts once the consumer has joined its group: one alert goes first and the
+    // rest are sent when its classified event is out, so joining is not counted as latency.
+    let mut live = live.into_iter();
+    replay(base, &live_topic, live.by_ref().take(1).collect(), None).await?;
+    let brokers = base.kafka.brokers.clone();
+    let joined_output = output.clone();
+    let joined = tokio::task::spawn_blocking(move || {
+        read_latencies(&brokers, &joined_output, 1, 0, Duration::from_secs(60)).len()
+    })
+    .await
+    .unwrap_or(0);
+    if joined == 0 {
+        tracing::warn!("no event for the warm-up alert within 60 s; latencies include the join");
+    }
+    let clock_start_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
+    )
+    .unwrap_or(0);
+    replay(base, &live_topic, live.collect(), Some(rate)).await?;
     let _ = consumer.await;
-    let mut latencies = read_latencies(&base.kafka.brokers, &output, n);
+    let mut latencies = read_latencies(
+        &base.kafka.brokers,
+        &output,
+        n.saturating_sub(1),
+        clock_start_ms,
+        Duration::from_secs(10),
+    );
     latencies.sort_by(f64::total_cmp);
     let pct = |q: f64| {
         latencies
@@ -174,8 +200,15 @@ async fn replay(
     Ok(())
 }
 
-/// End-to-end latency (ms) of every event on the output topic.
-fn read_latencies(brokers: &str, topic: &str, expected: usize) -> Vec<f64> {
+/// End-to-end latency (ms) of the events on the output topic whose input was produced at or after
+/// `since_ms` (Unix ms); stops at `expected` events or after `quiet` without one.
+fn read_latencies(
+    brokers: &str,
+    topic: &str,
+    expected: usize,
+    since_ms: i64,
+    quiet_limit: Duration,
+) -> Vec<f64> {
     let Ok(consumer) = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("{topic}.reader"))
@@ -198,11 +231,12 @@ fn read_latencies(brokers: &str, topic: &str, expected: usize) -> Vec<f64> {
     }
     let mut out = Vec::with_capacity(expected);
     let mut quiet = Instant::now();
-    while out.len() < expected && quiet.elapsed() < Duration::from_secs(10) {
+    while out.len() < expected && quiet.elapsed() < quiet_limit {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
             quiet = Instant::now();
             if let Some(event) = message.payload().and_then(|p| decode_event(p).ok())
                 && let Some(input) = event.input_kafka_timestamp_ms
+                && input >= since_ms
             {
                 out.push((event.published_ms - input) as f64);
             }
