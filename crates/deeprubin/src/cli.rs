@@ -258,6 +258,10 @@ pub struct BenchStreamArgs {
     /// Send rate of the latency phase (alerts/s).
     #[arg(long, default_value_t = 2_000.0)]
     pub rate: f64,
+    /// Seconds at the start of the latency phase reported apart from its percentiles (a consumer
+    /// that has just joined catches up on its first batches).
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup_seconds: f64,
     /// Most messages per batch.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,

@@ -5,8 +5,9 @@
 //! 2. latency: other alerts (new objects, so both phases add to the store rather than replay it)
 //!    are produced at a fixed rate while the consumer runs; each output event carries its input's
 //!    Kafka timestamp and its publication time, whose difference is the end-to-end latency
-//!    (p50/p95/p99 over all events but a first warm-up alert, sent alone so that the clock starts
-//!    once the consumer has joined its group).
+//!    (p50/p95/p99). The clock starts once the consumer has joined its group (a first alert is
+//!    sent alone and its event awaited), and the first `--warmup-seconds` of the phase, while the
+//!    new consumer and producer catch up, are reported apart.
 //!
 //! The store is used as it is: an existing database (say, one `deeprubin bench-store` filled with
 //! a million objects) is neither emptied nor dropped, and its size at the start is reported.
@@ -40,6 +41,12 @@ pub struct StreamBenchReport {
     pub latency_p50_ms: f64,
     pub latency_p95_ms: f64,
     pub latency_p99_ms: f64,
+    /// The first seconds of the latency phase, left out of its percentiles: a consumer that has
+    /// just joined, and a producer that has just connected, catch up on their first batches.
+    pub warmup_seconds: f64,
+    pub warmup_alerts: usize,
+    pub warmup_p99_ms: f64,
+    pub warmup_max_ms: f64,
     /// Time spent per stage while draining the backlog (Prometheus sums).
     pub stage_seconds: Vec<String>,
 }
@@ -65,6 +72,11 @@ impl std::fmt::Display for StreamBenchReport {
             self.latency_p95_ms,
             self.latency_p99_ms
         )?;
+        write!(
+            f,
+            "\nleft out: the first {:.1} s of the latency phase ({} alerts): p99 {:.0} ms, max {:.0} ms",
+            self.warmup_seconds, self.warmup_alerts, self.warmup_p99_ms, self.warmup_max_ms
+        )?;
         for line in &self.stage_seconds {
             write!(f, "\n  {line}")?;
         }
@@ -72,14 +84,15 @@ impl std::fmt::Display for StreamBenchReport {
     }
 }
 
-/// Runs both phases: `backlog` is drained, `live` is produced at `rate`; `base` names the broker
-/// and database, topics are derived from `prefix`.
+/// Runs both phases: `backlog` is drained, `live` is produced at `rate` (its first
+/// `warmup_seconds` left out of the percentiles); `base` names the broker and database, topics are
+/// derived from `prefix`.
 pub async fn run(
     base: &ConsumerConfig,
     store: Arc<dyn StateStore>,
     backlog: Vec<Vec<u8>>,
     live: Vec<Vec<u8>>,
-    rate: f64,
+    (rate, warmup_seconds): (f64, f64),
     prefix: &str,
 ) -> Result<StreamBenchReport, ConsumeError> {
     let n = live.len();
@@ -141,17 +154,26 @@ pub async fn run(
     .unwrap_or(0);
     replay(base, &live_topic, live.collect(), Some(rate)).await?;
     let _ = consumer.await;
-    let mut latencies = read_latencies(
+    let events = read_latencies(
         &base.kafka.brokers,
         &output,
         n.saturating_sub(1),
         clock_start_ms,
         Duration::from_secs(10),
     );
+    let measured_from = clock_start_ms + (warmup_seconds.max(0.0) * 1000.0) as i64;
+    let (mut warmup, mut latencies): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    for (input_ms, latency) in events {
+        if input_ms < measured_from {
+            warmup.push(latency);
+        } else {
+            latencies.push(latency);
+        }
+    }
+    warmup.sort_by(f64::total_cmp);
     latencies.sort_by(f64::total_cmp);
-    let pct = |q: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+    let pct = |v: &[f64], q: f64| {
+        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
             .copied()
             .unwrap_or(f64::NAN)
     };
@@ -164,9 +186,13 @@ pub async fn run(
         alerts_per_second: totals.stored as f64 / drain_seconds,
         latency_rate_per_second: rate,
         latency_alerts: latencies.len(),
-        latency_p50_ms: pct(0.50),
-        latency_p95_ms: pct(0.95),
-        latency_p99_ms: pct(0.99),
+        latency_p50_ms: pct(&latencies, 0.50),
+        latency_p95_ms: pct(&latencies, 0.95),
+        latency_p99_ms: pct(&latencies, 0.99),
+        warmup_seconds,
+        warmup_alerts: warmup.len(),
+        warmup_p99_ms: pct(&warmup, 0.99),
+        warmup_max_ms: warmup.last().copied().unwrap_or(f64::NAN),
         stage_seconds,
     })
 }
@@ -200,15 +226,16 @@ async fn replay(
     Ok(())
 }
 
-/// End-to-end latency (ms) of the events on the output topic whose input was produced at or after
-/// `since_ms` (Unix ms); stops at `expected` events or after `quiet` without one.
+/// (input time, end-to-end latency), in ms, of the events on the output topic whose input was
+/// produced at or after `since_ms` (Unix ms); stops at `expected` events or after `quiet_limit`
+/// without one.
 fn read_latencies(
     brokers: &str,
     topic: &str,
     expected: usize,
     since_ms: i64,
     quiet_limit: Duration,
-) -> Vec<f64> {
+) -> Vec<(i64, f64)> {
     let Ok(consumer) = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", format!("{topic}.reader"))
@@ -238,7 +265,7 @@ fn read_latencies(
                 && let Some(input) = event.input_kafka_timestamp_ms
                 && input >= since_ms
             {
-                out.push((event.published_ms - input) as f64);
+                out.push((input, (event.published_ms - input) as f64));
             }
         }
     }

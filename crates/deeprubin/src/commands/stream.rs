@@ -174,7 +174,7 @@ pub fn bench(args: BenchStreamArgs) -> anyhow::Result<ExitCode> {
             std::sync::Arc::new(store),
             backlog,
             live,
-            args.rate,
+            (args.rate, args.warmup_seconds),
             &prefix,
         )
         .await?;
