@@ -23,10 +23,10 @@ async fn fetch(client: &Arc<AlerceClient>) -> FetchedObject {
 async fn fetching_twice_stores_the_same_rows_and_the_api_serves_them() {
     let server = FakeAlerce::with_fixtures();
     let client = Arc::new(server.client(3));
-    let db = TestDb::create().await;
-    let store = db.store().await;
+    let db = TestDb::new().await;
+    let store = db.store.clone();
     let result = scenario(&client, store).await;
-    db.drop_db().await;
+    drop(db);
     result.unwrap();
 }
 

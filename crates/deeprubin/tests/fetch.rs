@@ -36,15 +36,15 @@ fn json_line(out: &Output) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetching_twice_into_postgres_leaves_the_same_rows() {
     let server = FakeAlerce::with_fixtures();
-    let db = TestDb::create().await;
-    let store = db.store().await;
+    let db = TestDb::new().await;
+    let store = db.store.clone();
 
     let first = json_line(&fetch(&server, &["--database-url", &db.url]));
     let stats = store.stats().await.expect("stats");
     let second = json_line(&fetch(&server, &["--database-url", &db.url]));
     let stats_again = store.stats().await.expect("stats");
     store.close().await;
-    db.drop_db().await;
+    drop(db);
 
     assert_eq!(first["stored"]["new_detections"], 5, "{first}");
     assert_eq!(first["stored"]["new_upper_limits"], 2, "{first}");

@@ -82,7 +82,7 @@ async fn object_rows(store: &PgStore) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_loses_nothing() {
     let broker = Broker::start();
-    let db = TestDb::create().await;
+    let db = TestDb::new().await;
     let model = test_support::untrained_model_dir();
     let config = SimulationConfig {
         seed: 3,
@@ -110,7 +110,7 @@ async fn sigkill_mid_stream_loses_nothing() {
     replay_payloads(&options, packets.clone()).await.unwrap();
 
     let mut first = consume(&broker, &db, model.path(), "broker", "updates");
-    let store = db.store().await;
+    let store = db.store.clone();
     wait_until("some alerts to be stored", Duration::from_secs(120), || {
         let s = store.clone();
         async move { count(&s, "detections").await > 0 }
@@ -171,7 +171,7 @@ async fn sigkill_mid_stream_loses_nothing() {
     assert_eq!((rows, distinct), (alerts.len() as i64, alerts.len() as i64));
 
     // A clean run into a fresh database gives identical object rows.
-    let clean = TestDb::create().await;
+    let clean = TestDb::new().await;
     wait_exit(consume(
         &broker,
         &clean,
@@ -185,6 +185,6 @@ async fn sigkill_mid_stream_loses_nothing() {
     assert_eq!(object_rows(&store).await, object_rows(&clean_store).await);
     store.close().await;
     clean_store.close().await;
-    db.drop_db().await;
-    clean.drop_db().await;
+    drop(db);
+    drop(clean);
 }

@@ -11,6 +11,9 @@ mod model;
 mod postgres;
 mod state_store;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use error::{MIGRATE_HINT, StoreError};
 pub use ingest::{INGEST_BATCH, IngestFailure, IngestProgress, IngestSummary, ingest_files};
 pub use memory::MemoryStore;

@@ -24,7 +24,7 @@ fn shipped_model() -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_alert_is_classified_once_and_as_accurately_as_offline() {
     let broker = Broker::start();
-    let db = TestDb::create().await;
+    let db = TestDb::new().await;
     // A seed the model was not trained on.
     let config = simulator::SimulationConfig {
         seed: 424_242,
@@ -73,7 +73,7 @@ async fn every_alert_is_classified_once_and_as_accurately_as_offline() {
     c.store.database_url = db.url.clone();
     c.pipeline.exit_when_idle_secs = Some(3.0);
     c.classifier.model_dir = Some(shipped_model());
-    let store = db.store().await;
+    let store = db.store.clone();
     let shared: Arc<dyn StateStore> = Arc::new(store.clone());
     let (_tx, rx) = watch::channel(false);
     let (_, totals) = run_with_store(c, shared, PipelineMetrics::new().unwrap(), rx)
@@ -156,5 +156,5 @@ async fn every_alert_is_classified_once_and_as_accurately_as_offline() {
         stream_accuracy > 0.3,
         "stream accuracy {stream_accuracy:.3}"
     );
-    db.drop_db().await;
+    drop(db);
 }

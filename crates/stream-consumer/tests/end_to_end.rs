@@ -51,7 +51,7 @@ fn replay_options(broker: &Broker, topic: &str) -> ReplayOptions {
 async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
     let Some(data) = shared_data() else { return };
     let broker = Broker::start();
-    let db = TestDb::create().await;
+    let db = TestDb::new().await;
     let model = common::untrained_model_dir();
 
     let ztf_files = read_files(&[data.join("ztf/alerts")]).unwrap();
@@ -63,7 +63,7 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
         .await
         .unwrap();
 
-    let store: Arc<dyn StateStore> = Arc::new(db.store().await);
+    let store: Arc<dyn StateStore> = Arc::new(db.store.clone());
     let (_tx, rx) = watch::channel(false);
     let ztf = config(&broker, &db, model.path(), "ztf", alert_model::Survey::Ztf);
     let (reason, totals) = run_with_store(
@@ -139,5 +139,5 @@ async fn real_ztf_and_rubin_alerts_flow_through_and_counts_reconcile() {
     let stats = store.stats().await.unwrap();
     assert!(stats.detections >= totals.stored, "{stats:?}");
     assert_eq!(stats.classifications, totals.stored + rubin.stored);
-    db.drop_db().await;
+    drop(db);
 }

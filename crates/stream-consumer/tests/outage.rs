@@ -20,7 +20,7 @@ use tokio::sync::watch;
 async fn database_outage_is_retried_and_nothing_is_lost() {
     let cluster = PrivateCluster::init();
     cluster.start();
-    let db = TestDb::create_on(&cluster.admin_url()).await;
+    let db = TestDb::new_on(&cluster.admin_url()).await;
     let broker = Broker::start();
 
     let packets = simulated_packets(
@@ -135,5 +135,5 @@ async fn database_outage_is_retried_and_nothing_is_lost() {
         );
         assert!(events.contains(&alert.candidate.source_id.0));
     }
-    db.drop_db().await;
+    drop(db);
 }

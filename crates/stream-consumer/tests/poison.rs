@@ -18,7 +18,7 @@ use tokio::sync::watch;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_packets_are_dead_lettered_and_good_ones_processed() {
     let broker = Broker::start();
-    let db = TestDb::create().await;
+    let db = TestDb::new().await;
     let good = simulated_packets(
         alert_model::Survey::Ztf,
         &[Class::SnIa, Class::Rrl, Class::Qso],
@@ -68,7 +68,7 @@ async fn bad_packets_are_dead_lettered_and_good_ones_processed() {
     config.store.database_url = db.url.clone();
     config.pipeline.batch_size = 7;
     config.pipeline.exit_when_idle_secs = Some(3.0);
-    let store = db.store().await;
+    let store = db.store.clone();
     let shared: Arc<dyn StateStore> = Arc::new(store.clone());
     let metrics = PipelineMetrics::new().unwrap();
     let (_tx, rx) = watch::channel(false);
@@ -113,5 +113,5 @@ async fn bad_packets_are_dead_lettered_and_good_ones_processed() {
         "{page}"
     );
     assert!(page.contains("deeprubin_decode_errors_total{kind=\"not_avro\"}"));
-    db.drop_db().await;
+    drop(db);
 }

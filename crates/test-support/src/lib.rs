@@ -10,19 +10,8 @@ use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, OwnedMessage};
-use store::{PgConfig, PgStore};
-
-pub fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("DEEPRUBIN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: shared alert data not found at {}", dir.display());
-        None
-    }
-}
+use store::PgStore;
+pub use store::testing::{TestDb, shared_data};
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -94,66 +83,6 @@ impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A database of its own on the local server, migrated; dropped at the end.
-pub struct TestDb {
-    pub url: String,
-    name: String,
-    admin_url: String,
-}
-
-impl TestDb {
-    pub async fn create() -> TestDb {
-        Self::create_on(
-            &std::env::var("DEEPRUBIN_TEST_PG_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
-        )
-        .await
-    }
-
-    pub async fn create_on(admin_url: &str) -> TestDb {
-        let name = format!(
-            "deeprubin_stream_{}",
-            std::process::id() as u64 * 1_000_000 + (rand_suffix() % 1_000_000)
-        );
-        let admin = PgStore::connect(&PgConfig::with_url(admin_url))
-            .await
-            .expect("Postgres reachable");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(admin.pool())
-            .await
-            .unwrap();
-        admin.close().await;
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        let store = PgStore::connect(&PgConfig::with_url(&url)).await.unwrap();
-        store.migrate().await.unwrap();
-        store.close().await;
-        TestDb {
-            url,
-            name,
-            admin_url: admin_url.to_owned(),
-        }
-    }
-
-    pub async fn store(&self) -> PgStore {
-        PgStore::connect(&PgConfig::with_url(&self.url))
-            .await
-            .unwrap()
-    }
-
-    pub async fn drop_db(self) {
-        if let Ok(admin) = PgStore::connect(&PgConfig::with_url(&self.admin_url)).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(admin.pool())
-            .await;
-            admin.close().await;
-        }
     }
 }
 
