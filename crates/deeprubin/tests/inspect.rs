@@ -1,19 +1,8 @@
 //! `deeprubin inspect` as a user runs it.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("DEEPRUBIN_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: shared alert data not found at {}", dir.display());
-        None
-    }
-}
+use test_support::shared_data;
 
 fn deeprubin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_deeprubin"))
