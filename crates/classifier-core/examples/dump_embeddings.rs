@@ -68,17 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
     for days in [8.0, 16.0, 30.0] {
-        let curves = base
-            .iter()
-            .filter_map(|c| {
-                let first = c.curve.points.iter().find(|p| p.detected)?.mjd;
-                let curve = data::alert_view(&c.curve, first + days);
-                (curve.points.iter().filter(|p| p.detected).count() >= 2).then(|| NamedCurve {
-                    curve,
-                    label: c.label.clone(),
-                })
-            })
-            .collect();
+        let curves = data::alert_views_after(&base, days);
         sets.push((format!("alert_{days:.0}d"), curves));
     }
     sets.push(("test".into(), base));

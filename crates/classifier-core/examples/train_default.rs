@@ -102,17 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // last 30 days), and a Rubin alert (12 months of sources and forced photometry).
     let base: Vec<NamedCurve> = data::simulated_named(&sim(2024, test_n, None, true));
     for days in [8.0, 16.0, 30.0] {
-        let curves: Vec<NamedCurve> = base
-            .iter()
-            .filter_map(|c| {
-                let first = c.curve.points.iter().find(|p| p.detected)?.mjd;
-                let curve = data::alert_view(&c.curve, first + days);
-                (curve.points.iter().filter(|p| p.detected).count() >= 2).then(|| NamedCurve {
-                    curve,
-                    label: c.label.clone(),
-                })
-            })
-            .collect();
+        let curves = data::alert_views_after(&base, days);
         let name = format!("alert_{days:.0}d");
         let r = evaluate::evaluate(&classifier, &curves, config.mc_samples);
         evaluate::write_report(&r, &out, &format!("test_{name}_"))?;

@@ -175,6 +175,23 @@ pub fn alert_view(curve: &LightCurve, end_mjd: f64) -> LightCurve {
     }
 }
 
+/// The alert views `days` after each object's first detection, keeping those with at least two
+/// detections (a classification needs more than the alert's own point): the model card's
+/// alert-view test sets.
+pub fn alert_views_after(curves: &[NamedCurve], days: f64) -> Vec<NamedCurve> {
+    curves
+        .iter()
+        .filter_map(|c| {
+            let first = c.curve.points.iter().find(|p| p.detected)?.mjd;
+            let curve = alert_view(&c.curve, first + days);
+            (curve.points.iter().filter(|p| p.detected).count() >= 2).then(|| NamedCurve {
+                curve,
+                label: c.label.clone(),
+            })
+        })
+        .collect()
+}
+
 /// Features of every curve, computed on all available cores.
 pub fn featurize(curves: &[&LightCurve], config: &FeatureConfig) -> Vec<Features> {
     let threads = std::thread::available_parallelism()
