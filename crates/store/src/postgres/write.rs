@@ -111,6 +111,16 @@ fn forced_key<'a>((survey, id): ObjectKey<'a>, f: &ForcedPhotometry) -> ForcedKe
     }
 }
 
+/// The survey column of object keys, for `UNNEST` binds.
+fn surveys(objects: &[ObjectKey<'_>]) -> Vec<&'static str> {
+    objects.iter().map(|(s, _)| s.as_str()).collect()
+}
+
+/// The object-id column of object keys, for `UNNEST` binds.
+fn object_ids<'a>(objects: &[ObjectKey<'a>]) -> Vec<&'a str> {
+    objects.iter().map(|(_, id)| id.as_str()).collect()
+}
+
 fn survey_of(text: &str) -> Result<Survey, StoreError> {
     text.parse()
         .map_err(|e: String| StoreError::Corrupt(format!("survey returned by insert: {e}")))
@@ -349,13 +359,8 @@ async fn skip_stored(
     objects.dedup();
     if !objects.is_empty() {
         let rows: Vec<(String, String, f64, String)> = sqlx::query_as(KNOWN_LIMITS)
-            .bind(objects.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
-            .bind(
-                objects
-                    .iter()
-                    .map(|(_, id)| id.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(surveys(&objects))
+            .bind(object_ids(&objects))
             .fetch_all(&mut **tx)
             .await?;
         let known: HashSet<(String, String, u64, String)> = rows
@@ -678,13 +683,8 @@ async fn refresh_objects(
         return Ok(());
     }
     sqlx::query(REFRESH_OBJECTS)
-        .bind(objects.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>())
-        .bind(
-            objects
-                .iter()
-                .map(|(_, id)| id.as_str())
-                .collect::<Vec<_>>(),
-        )
+        .bind(surveys(objects))
+        .bind(object_ids(objects))
         .execute(&mut **tx)
         .await?;
     Ok(())
