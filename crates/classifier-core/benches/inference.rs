@@ -1,18 +1,13 @@
 //! CPU inference throughput at batch 256: the network alone (precomputed features) and end to
 //! end (GP preprocessing on all cores + network), for the default architecture.
 
-use alert_model::Survey;
 use classifier_core::features::FeatureConfig;
 use classifier_core::model::{Architecture, ModelConfig};
 use classifier_core::{Classifier, LightCurve, default_device};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
-    let mut sim = simulator::SimulationConfig::with_seed(5);
-    sim.surveys = vec![Survey::Ztf, Survey::Lsst];
-    sim.objects_per_class = 9;
-    sim.min_detections = 2;
-    let curves: Vec<LightCurve> = simulator::simulate(&sim)
+    let curves: Vec<LightCurve> = simulator::simulate(&classifier_core::data::simulation(5, 9))
         .iter()
         .map(LightCurve::from_simulated)
         .take(256)

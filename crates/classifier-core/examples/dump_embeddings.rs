@@ -11,7 +11,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use alert_model::Survey;
 use classifier_core::calibration::softmax_into;
 use classifier_core::data::{self, NamedCurve};
 use classifier_core::inference::normalized_entropy;
@@ -20,11 +19,8 @@ use classifier_core::{CLASS_NAMES, Classifier, LightCurve, N_CLASSES, default_de
 use simulator::SimulationConfig;
 
 fn sim(seed: u64, per_class: usize, truncate: Option<f64>, anomalies: bool) -> SimulationConfig {
-    let mut c = SimulationConfig::with_seed(seed);
-    c.surveys = vec![Survey::Ztf, Survey::Lsst];
-    c.objects_per_class = per_class;
+    let mut c = data::simulation(seed, per_class);
     c.truncate_days = truncate;
-    c.min_detections = 2;
     if anomalies {
         c = c.with_anomalies();
     }

@@ -15,11 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = PathBuf::from(args.get(1).map_or("models/default", String::as_str));
     let seconds: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5.0);
     let classifier = Classifier::load(&model, &default_device())?;
-    let mut sim = simulator::SimulationConfig::with_seed(5);
-    sim.surveys = vec![Survey::Ztf, Survey::Lsst];
-    sim.objects_per_class = 40;
-    sim.min_detections = 2;
-    let full: Vec<LightCurve> = simulator::simulate(&sim)
+    let full: Vec<LightCurve> = simulator::simulate(&classifier_core::data::simulation(5, 40))
         .iter()
         .map(LightCurve::from_simulated)
         .collect();

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use alert_model::Survey;
 use classifier_core::train::{TrainConfig, refit_anomaly};
 use classifier_core::{Classifier, data, default_device};
 
@@ -15,11 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_class: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(220);
     let config: TrainConfig =
         serde_json::from_str(&std::fs::read_to_string(dir.join("train_config.json"))?)?;
-    let mut sim = simulator::SimulationConfig::with_seed(1);
-    sim.surveys = vec![Survey::Ztf, Survey::Lsst];
-    sim.objects_per_class = per_class;
-    sim.min_detections = 2;
-    let dataset = data::simulated(&sim);
+    let dataset = data::simulated(&data::simulation(1, per_class));
     let mut classifier = Classifier::load(&dir, &default_device())?;
     refit_anomaly(&mut classifier, &config, &dataset);
     classifier.save(&dir)?;

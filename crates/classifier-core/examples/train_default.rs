@@ -14,11 +14,8 @@ use classifier_core::{Classifier, default_device, throughput};
 use simulator::SimulationConfig;
 
 fn sim(seed: u64, per_class: usize, truncate: Option<f64>, anomalies: bool) -> SimulationConfig {
-    let mut c = SimulationConfig::with_seed(seed);
-    c.surveys = vec![Survey::Ztf, Survey::Lsst];
-    c.objects_per_class = per_class;
+    let mut c = data::simulation(seed, per_class);
     c.truncate_days = truncate;
-    c.min_detections = 2;
     if anomalies {
         c = c.with_anomalies();
     }

@@ -28,6 +28,16 @@ pub struct NamedCurve {
     pub label: String,
 }
 
+/// The simulation that training, evaluation and the benchmarks draw from: ZTF and Rubin,
+/// `per_class` objects of each class per survey, objects with at least two detections.
+pub fn simulation(seed: u64, per_class: usize) -> simulator::SimulationConfig {
+    let mut c = simulator::SimulationConfig::with_seed(seed);
+    c.surveys = vec![alert_model::Survey::Ztf, alert_model::Survey::Lsst];
+    c.objects_per_class = per_class;
+    c.min_detections = 2;
+    c
+}
+
 /// Simulated training classes (the 15 of the taxonomy) as labelled curves.
 pub fn simulated(config: &simulator::SimulationConfig) -> Vec<LabelledCurve> {
     simulator::simulate(config)

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alert_model::Survey;
 use anyhow::Context;
 use clap::Args;
 use classifier_core::{Classifier, data, evaluate};
@@ -42,11 +41,8 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let curves = match (&args.lightcurves, &args.labels) {
         (Some(lc), Some(labels)) => data::load_csv(lc, labels)?,
         _ => {
-            let mut sim = simulator::SimulationConfig::with_seed(args.seed).with_anomalies();
-            sim.surveys = vec![Survey::Ztf, Survey::Lsst];
-            sim.objects_per_class = args.objects_per_class;
+            let mut sim = data::simulation(args.seed, args.objects_per_class).with_anomalies();
             sim.truncate_days = args.truncate_days;
-            sim.min_detections = 2;
             data::simulated_named(&sim)
         }
     };

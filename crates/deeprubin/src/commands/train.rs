@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alert_model::Survey;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use classifier_core::data;
@@ -75,13 +74,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             }
             known
         }
-        _ => {
-            let mut sim = simulator::SimulationConfig::with_seed(args.seed);
-            sim.surveys = vec![Survey::Ztf, Survey::Lsst];
-            sim.objects_per_class = args.objects_per_class;
-            sim.min_detections = 2;
-            data::simulated(&sim)
-        }
+        _ => data::simulated(&data::simulation(args.seed, args.objects_per_class)),
     };
     tracing::info!(objects = dataset.len(), out = %args.out.display(), "training");
     let report = train(&config, &dataset, &args.out, &device)?;
