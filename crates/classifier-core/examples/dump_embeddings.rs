@@ -1,4 +1,5 @@
-//! Writes a model's embeddings, logits and raw global features, as CSV, to study anomaly scores
+//! Writes a model's embeddings, logits, the layers the embedding is fused from, raw global
+//! features and GP grid, as CSV, to study anomaly scores
 //! offline: the training views the anomaly model is fitted on (`fit`, as `refit_anomaly` draws
 //! them), a fresh simulation with the anomaly classes as in `train_default` (`test`: full curves),
 //! its 16- and 32-day truncations and its 8-, 16- and 30-day alert views.
@@ -79,6 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let raw = classifier.raw_outputs(&features);
         let d = raw.embeddings.len() / curves.len().max(1);
         let k = raw.logits.len() / curves.len().max(1);
+        let ds = raw.sequence.len() / curves.len().max(1);
+        let dc = raw.context.len() / curves.len().max(1);
         for (i, c) in curves.iter().enumerate() {
             let g = &features[i].global;
             if !header {
@@ -92,6 +95,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 h.extend((0..d).map(|j| format!("e{j}")));
                 h.extend((0..k).map(|j| format!("l{j}")));
                 h.extend((0..g.len()).map(|j| format!("g{j}")));
+                h.extend((0..features[i].grid.len()).map(|j| format!("q{j}")));
+                h.extend((0..ds).map(|j| format!("s{j}")));
+                h.extend((0..dc).map(|j| format!("c{j}")));
                 writeln!(file, "{}", h.join(","))?;
                 header = true;
             }
@@ -111,6 +117,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             row.extend(logits.iter().map(|v| v.to_string()));
             row.extend(g.iter().map(|v| v.to_string()));
+            row.extend(features[i].grid.iter().map(|v| v.to_string()));
+            row.extend(
+                raw.sequence[i * ds..(i + 1) * ds]
+                    .iter()
+                    .map(|v| v.to_string()),
+            );
+            row.extend(
+                raw.context[i * dc..(i + 1) * dc]
+                    .iter()
+                    .map(|v| v.to_string()),
+            );
             writeln!(file, "{}", row.join(","))?;
         }
     }

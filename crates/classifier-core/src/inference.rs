@@ -80,6 +80,10 @@ pub struct RawOutputs {
     pub logits: Vec<f32>,
     /// Deterministic embeddings, `n × d_embedding`.
     pub embeddings: Vec<f32>,
+    /// The layers the embedding is fused from: the sequence encoder's pooled output
+    /// (`n × 2·d_model`) and the grid/global MLP's (`n × d_context`).
+    pub sequence: Vec<f32>,
+    pub context: Vec<f32>,
 }
 
 /// A trained classifier on a device.
@@ -277,6 +281,7 @@ impl Classifier {
         let refs: Vec<&Features> = features.iter().collect();
         let mut logits = Vec::with_capacity(features.len() * N_CLASSES);
         let mut embeddings = Vec::with_capacity(features.len() * self.meta.model.d_embedding);
+        let (mut sequence, mut context) = (Vec::new(), Vec::new());
         for chunk in refs.chunks(BATCH_SIZE) {
             let input = make_batch(
                 chunk,
@@ -284,11 +289,19 @@ impl Classifier {
                 self.meta.model.grid_len,
                 &self.device,
             );
-            let out = self.net.forward(&input, false);
+            let seq = self.net.encode(&input);
+            let out = self.net.head(seq.clone(), &input, false);
             logits.extend(to_vec(out.logits));
             embeddings.extend(to_vec(out.embedding));
+            sequence.extend(to_vec(seq));
+            context.extend(to_vec(self.net.context(&input, false)));
         }
-        RawOutputs { logits, embeddings }
+        RawOutputs {
+            logits,
+            embeddings,
+            sequence,
+            context,
+        }
     }
 }
 

@@ -171,12 +171,18 @@ impl LightCurveNet {
         self.encoder.forward(input)
     }
 
-    /// Context MLP, fusion and heads over an encoded sequence; dropout acts here.
-    pub fn head(&self, seq: Tensor<2>, input: &ModelInput, stochastic: bool) -> ModelOutput {
+    /// The grid/global MLP's output, `[batch, d_context]`; dropout between its layers when
+    /// `stochastic`.
+    pub fn context(&self, input: &ModelInput, stochastic: bool) -> Tensor<2> {
         let ctx = Tensor::cat(vec![input.grid.clone(), input.global.clone()], 1);
         let ctx = gelu(self.context_in.forward(ctx));
         let ctx = dropout(ctx, self.dropout, stochastic);
-        let ctx = gelu(self.context_hidden.forward(ctx));
+        gelu(self.context_hidden.forward(ctx))
+    }
+
+    /// Context MLP, fusion and heads over an encoded sequence; dropout acts here.
+    pub fn head(&self, seq: Tensor<2>, input: &ModelInput, stochastic: bool) -> ModelOutput {
+        let ctx = self.context(input, stochastic);
         let joint = Tensor::cat(vec![seq, ctx], 1);
         let joint = dropout(joint, self.dropout, stochastic);
         let embedding = gelu(self.fuse.forward(joint));
