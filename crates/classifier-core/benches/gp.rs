@@ -1,9 +1,11 @@
-//! Per-light-curve preprocessing time: GP fit + grid, and the full feature extraction.
+//! Per-light-curve preprocessing time: GP fit + grid, the Lomb–Scargle periodogram and the full
+//! feature extraction.
 
 use alert_model::Survey;
 use classifier_core::LightCurve;
 use classifier_core::features::{FeatureConfig, extract};
 use classifier_core::gp::{GpConfig, fit};
+use classifier_core::periodogram::best_period;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn curves(survey: Survey) -> Vec<LightCurve> {
@@ -30,6 +32,15 @@ fn bench(c: &mut Criterion) {
                 fit(&lcs[i], &gp)
             })
         });
+        c.bench_function(
+            &format!("periodogram/{survey:?} (~{mean_points} points)"),
+            |b| {
+                b.iter(|| {
+                    i = (i + 1) % lcs.len();
+                    best_period(&lcs[i])
+                })
+            },
+        );
         c.bench_function(
             &format!("features/{survey:?} (~{mean_points} points)"),
             |b| {
