@@ -31,7 +31,8 @@ impl Band {
         }
     }
 
-    /// Parses a band name as the surveys write it (`g`, `r`, ELAsTiCC's `Y`, `ztfg`, `lsstr`).
+    /// Parses a band name as the surveys write it (`g`, `r`, ELAsTiCC's `Y`, `ztfg`, `lsstr`, and
+    /// IRSA's ZTF filter codes `zg`, `zr`, `zi`).
     pub fn parse(name: &str) -> Option<Band> {
         let name = name.trim();
         let short = name
@@ -39,6 +40,9 @@ impl Band {
             .or_else(|| name.strip_prefix("lsst"))
             .unwrap_or(name);
         match short.to_ascii_lowercase().as_str() {
+            "zg" => Some(Band::G),
+            "zr" => Some(Band::R),
+            "zi" => Some(Band::I),
             "u" => Some(Band::U),
             "g" => Some(Band::G),
             "r" => Some(Band::R),
@@ -94,6 +98,8 @@ mod tests {
         assert_eq!(Band::parse("Y"), Some(Band::Y));
         assert_eq!(Band::parse("ztfg"), Some(Band::G));
         assert_eq!(Band::parse("lsstr"), Some(Band::R));
+        assert_eq!(Band::parse("zr"), Some(Band::R));
+        assert_eq!(Band::parse("z"), Some(Band::Z));
         assert_eq!(Band::parse("V"), None);
         assert_eq!(Band::from_ztf_fid(2), Some(Band::R));
         assert_eq!(Band::from_ztf_fid(4), None);

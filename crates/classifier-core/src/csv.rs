@@ -1,6 +1,10 @@
 //! CSV input: `object_id,mjd,band,flux,flux_err` (nJy) and/or `mag,mag_err` (AB), and `labels.csv`
 //! (`object_id,class`). Extra columns are ignored; when both flux and magnitude are present the flux
-//! wins.
+//! wins. A magnitude cannot carry the sign of a difference flux: an optional `isdiffpos` column
+//! (ZTF alert schema: `t`/`1` when the science image is brighter than the reference, `f`/`0` when
+//! fainter) gives it, so a negative difference read from `mag` comes back negative. A row whose
+//! flux and magnitude are both empty (a non-detection exported without a value) carries nothing to
+//! classify: it is left out and its line reported; any other bad row is an error.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -30,9 +34,38 @@ pub enum CsvError {
     Row { line: u64, message: String },
 }
 
+/// Light curves read from a CSV file, and the rows left out.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedLightCurves {
+    pub curves: Vec<LightCurve>,
+    /// Line numbers of the rows with neither a flux nor a magnitude.
+    pub rows_without_photometry: Vec<u64>,
+}
+
+impl ParsedLightCurves {
+    /// One line for a log or stderr about the rows left out, if any.
+    pub fn skipped_summary(&self) -> Option<String> {
+        let lines = &self.rows_without_photometry;
+        if lines.is_empty() {
+            return None;
+        }
+        let shown: Vec<String> = lines.iter().take(5).map(u64::to_string).collect();
+        let more = if lines.len() > 5 { ", …" } else { "" };
+        Some(format!(
+            "{} row(s) without flux or magnitude left out (line{} {}{more})",
+            lines.len(),
+            if lines.len() > 1 { "s" } else { "" },
+            shown.join(", ")
+        ))
+    }
+}
+
 /// Reads light curves from a CSV file. `survey`: the survey of every object, or `None` to infer
 /// it per object (any u, z or y point: Rubin; otherwise ZTF).
-pub fn read_light_curves(path: &Path, survey: Option<Survey>) -> Result<Vec<LightCurve>, CsvError> {
+pub fn read_light_curves(
+    path: &Path,
+    survey: Option<Survey>,
+) -> Result<ParsedLightCurves, CsvError> {
     let file = std::fs::File::open(path).map_err(|source| CsvError::Io {
         path: path.to_path_buf(),
         source,
@@ -44,7 +77,7 @@ pub fn read_light_curves(path: &Path, survey: Option<Survey>) -> Result<Vec<Ligh
 pub fn parse_light_curves<R: Read>(
     reader: R,
     survey: Option<Survey>,
-) -> Result<Vec<LightCurve>, CsvError> {
+) -> Result<ParsedLightCurves, CsvError> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -66,12 +99,14 @@ pub fn parse_light_curves<R: Read>(
     let band_col = col("band").ok_or(CsvError::MissingColumn("band"))?;
     let flux_cols = col("flux").zip(col("flux_err"));
     let mag_cols = col("mag").zip(col("mag_err"));
+    let sign_col = col("isdiffpos");
     if flux_cols.is_none() && mag_cols.is_none() {
         return Err(CsvError::NoPhotometry);
     }
 
     let mut order: Vec<String> = Vec::new();
     let mut points: HashMap<String, Vec<Point>> = HashMap::new();
+    let mut rows_without_photometry = Vec::new();
     for record in rdr.records() {
         let record = record.map_err(|source| CsvError::Csv {
             context: "record".into(),
@@ -79,6 +114,13 @@ pub fn parse_light_curves<R: Read>(
         })?;
         let line = record.position().map_or(0, |p| p.line());
         let row_err = |message: String| CsvError::Row { line, message };
+        if record.len() < headers.len() {
+            return Err(row_err(format!(
+                "{} fields where the header has {}",
+                record.len(),
+                headers.len()
+            )));
+        }
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let number = |i: usize, what: &str| -> Result<Option<f64>, CsvError> {
             let s = field(i);
@@ -101,15 +143,25 @@ pub fn parse_light_curves<R: Read>(
             Some((f, e)) => number(f, "flux")?.zip(number(e, "flux_err")?),
             None => None,
         };
+        let negative = match sign_col.map(field) {
+            None | Some("") => false,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "t" | "true" | "1" | "+" => false,
+                "f" | "false" | "0" | "-" | "-1" => true,
+                _ => return Err(row_err(format!("isdiffpos {v:?} is not t/f or 1/0"))),
+            },
+        };
         let from_mag = match mag_cols {
             Some((m, e)) => number(m, "mag")?.zip(number(e, "mag_err")?).map(|(m, e)| {
                 let f = FluxNjy::from_ab_mag(m).0;
-                (f, MAG_TO_FRACTIONAL_FLUX * f * e)
+                let sigma = MAG_TO_FRACTIONAL_FLUX * f * e;
+                (if negative { -f } else { f }, sigma)
             }),
             None => None,
         };
         let Some((flux, err)) = from_flux.or(from_mag) else {
-            return Err(row_err("no flux or magnitude on this row".into()));
+            rows_without_photometry.push(line);
+            continue;
         };
         if !(flux.is_finite() && err.is_finite() && err > 0.0) {
             return Err(row_err(format!(
@@ -128,14 +180,18 @@ pub fn parse_light_curves<R: Read>(
             detected: (flux / err).abs() >= DETECTION_SNR,
         });
     }
-    Ok(order
+    let curves = order
         .into_iter()
         .filter_map(|id| {
             let pts = points.remove(&id)?;
             let survey = survey.unwrap_or_else(|| infer_survey(&pts));
             Some(LightCurve::new(id, survey, pts))
         })
-        .collect())
+        .collect();
+    Ok(ParsedLightCurves {
+        curves,
+        rows_without_photometry,
+    })
 }
 
 /// Rubin if any point is in u, z or y; otherwise ZTF.
@@ -198,7 +254,7 @@ mod tests {
     fn reads_flux_columns() {
         let text = "object_id,mjd,band,flux,flux_err,extra\n\
                     A,60001.5,r,1000,50,x\nA,60000.5,g,-300,40,y\nB,60000,z,10,1,z\n";
-        let lcs = parse_light_curves(text.as_bytes(), None).unwrap();
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap().curves;
         assert_eq!(lcs.len(), 2);
         assert_eq!(lcs[0].object_id, "A");
         assert_eq!(lcs[0].survey, Survey::Ztf);
@@ -213,17 +269,39 @@ mod tests {
     fn reads_magnitudes() {
         // 19 mag = 91201.08 nJy; σ_f = 0.921·0.1·f.
         let text = "object_id,mjd,band,mag,mag_err\nZTF1,60000,g,19.0,0.1\n";
-        let lcs = parse_light_curves(text.as_bytes(), None).unwrap();
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap().curves;
         let p = lcs[0].points[0];
         assert!((p.flux_njy - 91_201.08).abs() < 0.1);
         assert!((p.flux_err_njy / p.flux_njy - 0.092_103_4).abs() < 1e-6);
     }
 
     #[test]
+    fn isdiffpos_signs_magnitude_rows_only() {
+        let text = "object_id,mjd,band,flux,flux_err,mag,mag_err,isdiffpos\n\
+                    A,60000,g,,,19.0,0.1,f\nA,60001,g,,,19.0,0.1,t\n\
+                    A,60002,r,,,19.0,0.1,0\nA,60003,r,-500,10,,,t\nA,60004,r,,,19.0,0.1,\n";
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap().curves;
+        let flux: Vec<f64> = lcs[0].points.iter().map(|p| p.flux_njy.round()).collect();
+        // A signed flux column is taken as it is; an empty isdiffpos means positive.
+        assert_eq!(flux, [-91_201.0, 91_201.0, -91_201.0, -500.0, 91_201.0]);
+        assert!(
+            lcs[0]
+                .points
+                .iter()
+                .all(|p| p.flux_err_njy > 0.0 && p.detected)
+        );
+        let bad = "object_id,mjd,band,mag,mag_err,isdiffpos\nA,60000,g,19,0.1,maybe\n";
+        assert!(matches!(
+            parse_light_curves(bad.as_bytes(), None),
+            Err(CsvError::Row { .. })
+        ));
+    }
+
+    #[test]
     fn flux_wins_over_magnitude_and_mag_fills_gaps() {
         let text = "object_id,mjd,band,flux,flux_err,mag,mag_err\n\
                     A,60000,g,500,10,19.0,0.1\nA,60001,g,,,19.0,0.1\n";
-        let lcs = parse_light_curves(text.as_bytes(), None).unwrap();
+        let lcs = parse_light_curves(text.as_bytes(), None).unwrap().curves;
         assert_eq!(lcs[0].points[0].flux_njy, 500.0);
         assert!((lcs[0].points[1].flux_njy - 91_201.08).abs() < 0.1);
     }
@@ -240,6 +318,29 @@ mod tests {
         ] {
             assert!(parse_light_curves(text.as_bytes(), None).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn rows_without_any_photometry_are_left_out_and_reported() {
+        // Line 3 is a non-detection exported without a value; B has no usable row at all.
+        let text = "object_id,mjd,band,flux,flux_err,mag,mag_err\n\
+                    A,60000,g,500,10,,\nA,60001,g,,,,\nA,60002,r,,,19.0,0.1\nB,60003,r,nan,,,\n";
+        let parsed = parse_light_curves(text.as_bytes(), None).unwrap();
+        assert_eq!(parsed.curves.len(), 1);
+        assert_eq!(parsed.curves[0].points.len(), 2);
+        assert_eq!(parsed.rows_without_photometry, [3, 5]);
+        let summary = parsed.skipped_summary().unwrap();
+        assert!(
+            summary.starts_with("2 row(s) without flux or magnitude"),
+            "{summary}"
+        );
+        let clean = "object_id,mjd,band,flux,flux_err\nA,60000,g,5,1\n";
+        assert!(
+            parse_light_curves(clean.as_bytes(), None)
+                .unwrap()
+                .skipped_summary()
+                .is_none()
+        );
     }
 
     #[test]

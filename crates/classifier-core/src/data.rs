@@ -64,7 +64,11 @@ pub fn simulated_named(config: &simulator::SimulationConfig) -> Vec<NamedCurve> 
 
 /// Curves of `lightcurves` joined with `labels` by object id; objects without a label are dropped.
 pub fn load_csv(lightcurves: &Path, labels: &Path) -> Result<Vec<NamedCurve>, CsvError> {
-    let curves = csv::read_light_curves(lightcurves, None)?;
+    let parsed = csv::read_light_curves(lightcurves, None)?;
+    if let Some(summary) = parsed.skipped_summary() {
+        tracing::warn!(file = %lightcurves.display(), "{summary}");
+    }
+    let curves = parsed.curves;
     let labels: HashMap<String, String> = csv::read_labels(labels)?.into_iter().collect();
     Ok(curves
         .into_iter()
