@@ -8,14 +8,24 @@ use alert_model::Survey;
 use anyhow::Context;
 use clap::Args;
 use classifier_core::Classifier;
+use stream_consumer::classify::resolve_model_dir;
 
 #[derive(Debug, Args)]
 pub struct ClassifyArgs {
-    /// Model directory.
-    #[arg(long, default_value = "models/default")]
-    pub model: PathBuf,
-    /// `object_id,mjd,band,flux,flux_err` (nJy) and/or `mag,mag_err` (AB).
-    pub lightcurves: PathBuf,
+    /// Model directory (default: the shipped models/default, found from any working directory).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// `object_id,mjd,band,flux,flux_err` (nJy) and/or `mag,mag_err` (AB, with an optional
+    /// `isdiffpos` column giving the sign of a difference flux).
+    #[arg(long, value_name = "CSV")]
+    pub lightcurves: Option<PathBuf>,
+    /// The same CSV given without `--lightcurves`.
+    #[arg(
+        value_name = "CSV",
+        conflicts_with = "lightcurves",
+        required_unless_present = "lightcurves"
+    )]
+    pub file: Option<PathBuf>,
     /// Survey of every object (`ztf` or `lsst`); inferred from the bands when absent.
     #[arg(long)]
     pub survey: Option<String>,
@@ -40,8 +50,19 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         Some("lsst") | Some("rubin") => Some(Survey::Lsst),
         Some(other) => anyhow::bail!("unknown survey {other:?} (ztf or lsst)"),
     };
-    let classifier = Classifier::load(&args.model, &device)?;
-    let curves = classifier_core::csv::read_light_curves(&args.lightcurves, survey)?;
+    let model = resolve_model_dir(args.model.as_deref())?;
+    let classifier = Classifier::load(&model, &device)
+        .with_context(|| format!("loading the model in {}", model.display()))?;
+    let path = args
+        .lightcurves
+        .or(args.file)
+        .context("no light-curve CSV given (--lightcurves CSV)")?;
+    let parsed = classifier_core::csv::read_light_curves(&path, survey)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if let Some(summary) = parsed.skipped_summary() {
+        eprintln!("warning: {}: {summary}", path.display());
+    }
+    let curves = parsed.curves;
     let predictions = classifier.classify(&curves, args.mc_samples);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &predictions {

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use classifier_core::{Classifier, data, evaluate};
+use stream_consumer::classify::resolve_model_dir;
 
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Model directory.
-    #[arg(long, default_value = "models/default")]
-    pub model: PathBuf,
+    /// Model directory (default: the shipped models/default, found from any working directory).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Light curves to evaluate; without them a fresh simulation (with anomaly classes) is used.
     #[arg(long, requires = "labels")]
     pub lightcurves: Option<PathBuf>,
@@ -37,7 +38,9 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let device = classifier_core::device_by_name(&args.device)
         .with_context(|| format!("device {:?} is not available in this build", args.device))?;
-    let classifier = Classifier::load(&args.model, &device)?;
+    let model = resolve_model_dir(args.model.as_deref())?;
+    let classifier = Classifier::load(&model, &device)
+        .with_context(|| format!("loading the model in {}", model.display()))?;
     let curves = match (&args.lightcurves, &args.labels) {
         (Some(lc), Some(labels)) => data::load_csv(lc, labels)?,
         _ => {

@@ -58,9 +58,9 @@ pub struct FetchArgs {
     /// Classify with the broker's own model too, beside ALeRCE's probabilities.
     #[arg(long)]
     pub classify: bool,
-    /// Model directory for --classify.
-    #[arg(long, default_value = "models/default")]
-    pub model: PathBuf,
+    /// Model directory for --classify (default: the shipped models/default).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// MC-dropout samples for --classify (0: deterministic).
     #[arg(long, default_value_t = 10)]
     pub mc_samples: usize,
@@ -200,10 +200,11 @@ fn object_ids(args: &FetchArgs) -> anyhow::Result<Vec<String>> {
 fn load_classifier(args: &FetchArgs) -> anyhow::Result<Classifier> {
     let device = classifier_core::device_by_name(&args.device)
         .with_context(|| format!("device {:?} is not available in this build", args.device))?;
-    Classifier::load(&args.model, &device).with_context(|| {
+    let model = stream_consumer::classify::resolve_model_dir(args.model.as_deref())?;
+    Classifier::load(&model, &device).with_context(|| {
         format!(
             "--classify: loading the model from {} (train one with `deeprubin train`)",
-            args.model.display()
+            model.display()
         )
     })
 }

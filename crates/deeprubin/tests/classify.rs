@@ -1,0 +1,130 @@
+//! `deeprubin classify` and `deeprubin evaluate` as a user runs them: from any working directory,
+//! on the shipped model, with the CSV columns the README documents.
+
+use std::path::Path;
+use std::process::Command;
+
+const CLASSES: usize = 15;
+
+fn deeprubin(cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deeprubin"));
+    // Outside the repository, so the shipped model has to be found without `--model`.
+    cmd.current_dir(cwd).env_remove("DEEPRUBIN_MODEL_DIR");
+    cmd
+}
+
+/// A rising transient in magnitudes (with isdiffpos) and a variable in signed nJy fluxes.
+fn write_curves(dir: &Path) -> std::path::PathBuf {
+    let mut csv = String::from("object_id,mjd,band,flux,flux_err,mag,mag_err,isdiffpos\n");
+    for (i, mag) in [19.8, 19.2, 18.8, 18.6, 18.7, 19.0].iter().enumerate() {
+        let band = if i % 2 == 0 { "g" } else { "r" };
+        let mjd = 60_000.0 + 2.0 * i as f64;
+        csv.push_str(&format!("ZTF26rise,{mjd},{band},,,{mag},0.05,t\n"));
+    }
+    // A non-detection exported without a value: left out with a warning, not an error.
+    csv.push_str("ZTF26rise,60013,r,,,,,\n");
+    for i in 0..12 {
+        let band = if i % 2 == 0 { "zg" } else { "zr" };
+        let mjd = 60_000.0 + 1.7 * i as f64;
+        let flux = 4_000.0 * (i as f64 * 1.3).sin();
+        csv.push_str(&format!("ZTF26vary,{mjd},{band},{flux},150,,,\n"));
+    }
+    let path = dir.join("curves.csv");
+    std::fs::write(&path, csv).expect("write the CSV");
+    path
+}
+
+fn predictions(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// A JSON array of numbers (empty when it is not one).
+fn numbers(value: &serde_json::Value) -> Vec<f64> {
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn classify_with_the_shipped_model_from_any_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = write_curves(dir.path());
+    let out = deeprubin(dir.path())
+        .args(["classify", "--mc-samples", "0", "--lightcurves"])
+        .arg(&csv)
+        .output()
+        .expect("run deeprubin");
+    let lines = predictions(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 row(s) without flux or magnitude left out (line 8)"),
+        "{stderr}"
+    );
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["object_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["ZTF26rise", "ZTF26vary"]);
+    for line in &lines {
+        let probabilities = numbers(&line["probabilities"]);
+        assert_eq!(probabilities.len(), CLASSES, "{line}");
+        assert!(
+            (probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-3,
+            "{line}"
+        );
+        // The named class is the most probable one.
+        let best = (0..CLASSES)
+            .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+            .expect("15 classes");
+        assert_eq!(line["class_index"].as_u64(), Some(best as u64), "{line}");
+        assert!(!line["class"].as_str().expect("class").is_empty());
+        let top = numbers(&line["top_level"]);
+        assert_eq!(top.len(), 3);
+        assert!((top.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{line}");
+        let anomaly = line["anomaly_score"].as_f64().expect("anomaly_score");
+        assert!((0.0..=1.0).contains(&anomaly), "{line}");
+        assert!(line["uncertainty"].as_f64().is_some(), "{line}");
+    }
+
+    // The positional form reads the same file to the same (deterministic) answer.
+    let positional = deeprubin(dir.path())
+        .args(["classify", "--mc-samples", "0"])
+        .arg(&csv)
+        .output()
+        .expect("run deeprubin");
+    assert_eq!(predictions(&positional), lines);
+}
+
+#[test]
+fn classify_names_a_missing_file_and_a_bad_row() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = deeprubin(dir.path())
+        .args(["classify", "--lightcurves", "nowhere.csv"])
+        .output()
+        .expect("run deeprubin");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nowhere.csv"));
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "object_id,mjd,band,flux,flux_err\nA,60000,V,1,1\n").expect("write");
+    let out = deeprubin(dir.path())
+        .args(["classify", "--lightcurves"])
+        .arg(&bad)
+        .output()
+        .expect("run deeprubin");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown band \"V\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
