@@ -200,7 +200,14 @@ fn object_ids(args: &FetchArgs) -> anyhow::Result<Vec<String>> {
 fn load_classifier(args: &FetchArgs) -> anyhow::Result<Classifier> {
     let device = classifier_core::device_by_name(&args.device)
         .with_context(|| format!("device {:?} is not available in this build", args.device))?;
-    let model = stream_consumer::classify::resolve_model_dir(args.model.as_deref())?;
+    let model =
+        stream_consumer::classify::resolve_model_dir(args.model.as_deref()).with_context(|| {
+            let given = args.model.as_deref();
+            format!(
+                "--classify: loading the model from {}",
+                given.map_or_else(|| "the default places".into(), |p| p.display().to_string())
+            )
+        })?;
     Classifier::load(&model, &device).with_context(|| {
         format!(
             "--classify: loading the model from {} (train one with `deeprubin train`)",
