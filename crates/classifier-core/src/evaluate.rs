@@ -82,9 +82,7 @@ pub fn score(
                 is_anomaly.push(false);
                 confusion.add(y, p.class_index);
                 top_conf.add(top_level_of(y).index(), p.top_level_class.index());
-                conf.push(f64::from(
-                    p.probabilities.get(p.class_index).copied().unwrap_or(0.0),
-                ));
+                conf.push(f64::from(p.probability()));
                 correct.push(y == p.class_index);
                 sum_u += f64::from(p.uncertainty);
                 sum_a += f64::from(p.anomaly_score);

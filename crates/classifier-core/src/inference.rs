@@ -1,6 +1,7 @@
 //! Batched inference: load a trained model directory and classify many light curves per forward
 //! pass, with MC-dropout uncertainty (Gal & Ghahramani 2016) and the anomaly score.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
@@ -71,6 +72,34 @@ pub struct Prediction {
     pub uncertainty: f32,
     /// Anomaly score in [0, 1].
     pub anomaly_score: f32,
+}
+
+impl Prediction {
+    /// Class name → probability, as the stream's events, the store and the CLI give them.
+    pub fn probability_map(&self) -> BTreeMap<String, f64> {
+        CLASS_NAMES
+            .iter()
+            .zip(&self.probabilities)
+            .map(|(name, p)| ((*name).to_owned(), f64::from(*p)))
+            .collect()
+    }
+
+    /// Top level (Transient, Stochastic, Periodic) → probability.
+    pub fn top_level_map(&self) -> BTreeMap<String, f64> {
+        TopLevel::ALL
+            .iter()
+            .zip(self.top_level)
+            .map(|(level, p)| (level.name().to_owned(), f64::from(p)))
+            .collect()
+    }
+
+    /// Probability of the predicted class.
+    pub fn probability(&self) -> f32 {
+        self.probabilities
+            .get(self.class_index)
+            .copied()
+            .unwrap_or(0.0)
+    }
 }
 
 /// Raw per-curve network outputs for evaluation and calibration.

@@ -1,6 +1,7 @@
 //! `deeprubin classify` and `deeprubin evaluate` as a user runs them: from any working directory,
 //! on the shipped model, with the CSV columns the README documents.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -46,11 +47,15 @@ fn predictions(out: &std::process::Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A JSON array of numbers (empty when it is not one).
-fn numbers(value: &serde_json::Value) -> Vec<f64> {
+/// A JSON object of numbers by name (empty when it is not one).
+fn named_numbers(value: &serde_json::Value) -> BTreeMap<String, f64> {
     value
-        .as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -75,21 +80,26 @@ fn classify_with_the_shipped_model_from_any_directory() {
         .collect();
     assert_eq!(ids, ["ZTF26rise", "ZTF26vary"]);
     for line in &lines {
-        let probabilities = numbers(&line["probabilities"]);
+        let probabilities = named_numbers(&line["probabilities"]);
         assert_eq!(probabilities.len(), CLASSES, "{line}");
         assert!(
-            (probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-3,
+            (probabilities.values().sum::<f64>() - 1.0).abs() < 1e-3,
             "{line}"
         );
-        // The named class is the most probable one.
-        let best = (0..CLASSES)
-            .max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b]))
+        // The named class is the most probable one, and `probability` is its probability.
+        let (best, p_best) = probabilities
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1))
             .expect("15 classes");
-        assert_eq!(line["class_index"].as_u64(), Some(best as u64), "{line}");
-        assert!(!line["class"].as_str().expect("class").is_empty());
-        let top = numbers(&line["top_level"]);
-        assert_eq!(top.len(), 3);
-        assert!((top.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{line}");
+        assert_eq!(line["class"].as_str(), Some(best.as_str()), "{line}");
+        let probability = line["probability"].as_f64().expect("probability");
+        assert!((probability - p_best).abs() < 1e-6, "{line}");
+        let top = named_numbers(&line["top_level"]);
+        let names: Vec<&str> = top.keys().map(String::as_str).collect();
+        assert_eq!(names, ["Periodic", "Stochastic", "Transient"], "{line}");
+        assert!((top.values().sum::<f64>() - 1.0).abs() < 1e-3, "{line}");
+        let top_class = line["top_level_class"].as_str().expect("top_level_class");
+        assert!(top.contains_key(top_class), "{line}");
         let anomaly = line["anomaly_score"].as_f64().expect("anomaly_score");
         assert!((0.0..=1.0).contains(&anomaly), "{line}");
         assert!(line["uncertainty"].as_f64().is_some(), "{line}");

@@ -1,7 +1,6 @@
 //! The classification step: the trained model on a dedicated inference thread, so Kafka polling
 //! and database I/O never wait behind a forward pass.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use alert_model::{Alert, Band, Survey};
@@ -250,24 +249,6 @@ pub fn curves_for_alerts<'a>(
         .collect()
 }
 
-/// Class name → probability.
-pub fn probability_map(prediction: &Prediction) -> BTreeMap<String, f64> {
-    classifier_core::CLASS_NAMES
-        .iter()
-        .zip(&prediction.probabilities)
-        .map(|(name, p)| ((*name).to_owned(), f64::from(*p)))
-        .collect()
-}
-
-/// Top level (Transient, Stochastic, Periodic) → probability.
-pub fn top_level_map(prediction: &Prediction) -> BTreeMap<String, f64> {
-    classifier_core::TopLevel::ALL
-        .iter()
-        .zip(prediction.top_level)
-        .map(|(level, p)| (level.name().to_owned(), f64::from(p)))
-        .collect()
-}
-
 /// The store row for an alert's prediction.
 pub fn new_classification(
     alert: &Alert,
@@ -280,13 +261,10 @@ pub fn new_classification(
         source_id: alert.candidate.source_id,
         model_name: model.name.clone(),
         model_version: model.version.clone(),
-        probabilities: probability_map(prediction),
-        top_level_probabilities: top_level_map(prediction),
+        probabilities: prediction.probability_map(),
+        top_level_probabilities: prediction.top_level_map(),
         predicted_class: prediction.class.clone(),
-        probability: prediction
-            .probabilities
-            .get(prediction.class_index)
-            .map_or(0.0, |p| f64::from(*p)),
+        probability: f64::from(prediction.probability()),
         uncertainty: f64::from(prediction.uncertainty),
         anomaly_score: f64::from(prediction.anomaly_score),
     }

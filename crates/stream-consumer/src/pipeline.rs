@@ -400,8 +400,8 @@ impl Pipeline {
             if let (Some(model), Some(prediction)) = (&self.model, predictions.get(i)) {
                 event.model_name = Some(model.name.clone());
                 event.model_version = Some(model.version.clone());
-                event.probabilities = classify::probability_map(prediction);
-                event.top_level = classify::top_level_map(prediction);
+                event.probabilities = prediction.probability_map();
+                event.top_level = prediction.top_level_map();
                 event.class = Some(prediction.class.clone());
                 event.uncertainty = Some(f64::from(prediction.uncertainty));
                 event.anomaly_score = Some(f64::from(prediction.anomaly_score));

@@ -1,4 +1,7 @@
-//! `deeprubin classify`: classify light curves from a CSV file, one JSON line per object.
+//! `deeprubin classify`: classify light curves from a CSV file, one JSON line per object:
+//! `object_id, class, probability, probabilities` (class name → probability, all 15),
+//! `top_level_class, top_level` (Transient/Stochastic/Periodic → probability), `uncertainty` and
+//! `anomaly_score`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,7 +69,18 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let predictions = classifier.classify(&curves, args.mc_samples);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &predictions {
-        writeln!(out, "{}", serde_json::to_string(p)?)?;
+        // Probabilities by name, as in the stream's events and `fetch --classify`.
+        let line = serde_json::json!({
+            "object_id": p.object_id,
+            "class": p.class,
+            "probability": p.probability(),
+            "probabilities": p.probability_map(),
+            "top_level_class": p.top_level_class,
+            "top_level": p.top_level_map(),
+            "uncertainty": p.uncertainty,
+            "anomaly_score": p.anomaly_score,
+        });
+        writeln!(out, "{line}")?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

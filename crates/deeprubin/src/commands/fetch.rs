@@ -263,18 +263,13 @@ fn classify(
 }
 
 fn prediction_json(p: &Prediction) -> Value {
-    let probabilities: serde_json::Map<String, Value> = classifier_core::CLASS_NAMES
-        .iter()
-        .zip(&p.probabilities)
-        .map(|(c, p)| ((*c).to_owned(), json!(p)))
-        .collect();
     json!({
         "class": p.class,
-        "probability": p.probabilities.get(p.class_index),
+        "probability": p.probability(),
         "top_level_class": p.top_level_class,
         "uncertainty": p.uncertainty,
         "anomaly_score": p.anomaly_score,
-        "probabilities": probabilities,
+        "probabilities": p.probability_map(),
     })
 }
 
@@ -369,12 +364,7 @@ fn one_line(object: &FetchedObject, prediction: Option<&Prediction>) -> String {
         None => s.push_str("; ALeRCE: no lc_classifier probabilities"),
     }
     if let Some(p) = prediction {
-        let prob = p
-            .probabilities
-            .get(p.class_index)
-            .copied()
-            .unwrap_or(f32::NAN);
-        let _ = write!(s, "; ours: {} {prob:.3}", p.class);
+        let _ = write!(s, "; ours: {} {:.3}", p.class, p.probability());
     }
     s
 }
