@@ -56,6 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_seconds: std::env::var("DEEPRUBIN_TRAIN_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok()),
+        // DEEPRUBIN_NOISE_RESAMPLING=0.5 trains on fluxes redrawn within their errors each epoch.
+        noise_resampling: std::env::var("DEEPRUBIN_NOISE_RESAMPLING")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0),
         run_name: "default-model".into(),
         ..TrainConfig::default()
     };

@@ -125,6 +125,34 @@ impl Default for AugmentConfig {
     }
 }
 
+/// The views with every flux redrawn as `flux + scale·σ·z`, z ~ N(0, 1), each point from its own
+/// error. Training on a fresh draw each epoch makes the loss an average over the measurement
+/// errors, so the network cannot lean on differences smaller than the uncertainties allow. The
+/// errors themselves and the detection flags (a survey's record) are kept.
+pub fn resample_noise(views: &[LabelledCurve], scale: f64, seed: u64) -> Vec<LabelledCurve> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    views
+        .iter()
+        .map(|v| {
+            let mut curve = v.curve.clone();
+            for p in &mut curve.points {
+                p.flux_njy += scale * p.flux_err_njy * standard_normal(&mut rng);
+            }
+            LabelledCurve {
+                curve,
+                label: v.label,
+            }
+        })
+        .collect()
+}
+
+/// One N(0, 1) draw (Box–Muller).
+fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u: f64 = 1.0 - rng.random::<f64>();
+    let v: f64 = rng.random::<f64>();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
 /// The full curve of each object plus its truncated views.
 pub fn augment(curves: &[LabelledCurve], config: &AugmentConfig, seed: u64) -> Vec<LabelledCurve> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -270,6 +298,37 @@ mod tests {
         let view = alert_view(&curve(Survey::Lsst), 60080.0);
         assert_eq!(view.points.len(), 17);
         assert!(view.points.iter().any(|p| !p.detected));
+    }
+
+    #[test]
+    fn resampled_noise_follows_each_points_error() {
+        let view = LabelledCurve {
+            curve: curve(Survey::Ztf),
+            label: 3,
+        };
+        let draws = resample_noise(&vec![view.clone(); 400], 0.5, 9);
+        assert_eq!(draws, resample_noise(&vec![view.clone(); 400], 0.5, 9));
+        // Standardised shifts (flux′ − flux) / (0.5·σ) over all draws: mean 0, variance 1.
+        let z: Vec<f64> = draws
+            .iter()
+            .flat_map(|d| d.curve.points.iter().zip(&view.curve.points))
+            .map(|(a, b)| (a.flux_njy - b.flux_njy) / (0.5 * b.flux_err_njy))
+            .collect();
+        let mean = z.iter().sum::<f64>() / z.len() as f64;
+        let var = z.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / z.len() as f64;
+        assert!(
+            mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
+        for d in &draws {
+            assert_eq!(d.label, 3);
+            for (a, b) in d.curve.points.iter().zip(&view.curve.points) {
+                assert_eq!(
+                    (a.mjd, a.flux_err_njy, a.detected),
+                    (b.mjd, b.flux_err_njy, b.detected)
+                );
+            }
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::anomaly::{AnomalyModel, ClassGaussians, GaussianFitInputs};
 use crate::batch::make_batch;
 use crate::calibration::{fit_temperature, softmax_into};
-use crate::data::{AugmentConfig, LabelledCurve, NamedCurve, augment, featurize};
+use crate::data::{AugmentConfig, LabelledCurve, NamedCurve, augment, featurize, resample_noise};
 use crate::evaluate::{self, EvaluationReport};
 use crate::features::{FeatureConfig, Features, Standardizer};
 use crate::inference::{Classifier, ModelMeta, argmax, normalized_entropy, to_vec};
@@ -57,6 +57,11 @@ pub struct TrainConfig {
     /// the best epoch so far).
     #[serde(default)]
     pub max_seconds: Option<f64>,
+    /// Measurement errors in the loss: from the second epoch on, each epoch trains on a fresh
+    /// draw of every flux, `flux + noise_resampling·σ·z` ([`crate::data::resample_noise`]).
+    /// 0 turns it off (as in models trained before the option existed).
+    #[serde(default)]
+    pub noise_resampling: f64,
     /// Default MC-dropout samples for inference.
     pub mc_samples: usize,
     pub run_name: String,
@@ -79,6 +84,7 @@ impl Default for TrainConfig {
             seed: 7,
             max_steps: None,
             max_seconds: None,
+            noise_resampling: 0.0,
             mc_samples: 10,
             run_name: "classifier".into(),
             local_runs_dir: PathBuf::from("runs"),
@@ -351,6 +357,18 @@ fn run(
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut seen, mut correct) = (0.0f64, 0usize, 0usize);
+        let resampled;
+        let epoch_data = if config.noise_resampling > 0.0 && epoch > 1 {
+            let views = resample_noise(
+                &train_views,
+                config.noise_resampling,
+                config.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9),
+            );
+            resampled = prepare(&views, &config.features);
+            &resampled
+        } else {
+            &train_data
+        };
         for idx in order.chunks(batch) {
             if step >= total_steps {
                 break;
@@ -362,7 +380,7 @@ fn run(
                 config.learning_rate
                     * (0.02 + 0.98 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
             };
-            let feats: Vec<&Features> = idx.iter().map(|&i| &train_data.features[i]).collect();
+            let feats: Vec<&Features> = idx.iter().map(|&i| &epoch_data.features[i]).collect();
             let labels: Vec<usize> = idx.iter().map(|&i| train_data.labels[i]).collect();
             let tops: Vec<usize> = idx.iter().map(|&i| top_labels[i]).collect();
             let input = make_batch(&feats, meta_in.0, meta_in.1, &ad);

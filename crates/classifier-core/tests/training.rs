@@ -128,8 +128,13 @@ fn gru_baseline_trains_too() {
     let runs = common::temp_dir("gru-runs");
     let mut config = common::tiny_config(&runs);
     config.model.architecture = classifier_core::model::Architecture::Gru;
-    config.max_steps = Some(3);
+    // Into the second epoch, which trains on fluxes redrawn within their errors.
+    config.noise_resampling = 0.5;
+    config.max_steps = Some(6);
     let report = train(&config, &data, &out, &default_device()).expect("GRU training runs");
+    assert_eq!(report.steps, 6);
+    assert_eq!(report.history.len(), 2, "{:?}", report.history);
+    assert!(report.history.iter().all(|e| e.train_loss.is_finite()));
     let reloaded = Classifier::load(&out, &default_device()).expect("reload");
     let curves: Vec<_> = data.iter().take(5).map(|c| c.curve.clone()).collect();
     let a = report.classifier.classify(&curves, 0);
