@@ -1,4 +1,4 @@
-//! Writes a model's embeddings, logits, the layers the embedding is fused from, raw global
+//! Writes a model's anomaly scores, embeddings, logits, the layers the embedding is fused from, raw global
 //! features and GP grid, as CSV, to study anomaly scores
 //! offline: the training views the anomaly model is fitted on (`fit`, as `refit_anomaly` draws
 //! them), a fresh simulation with the anomaly classes as in `train_default` (`test`: full curves),
@@ -78,6 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let lcs: Vec<LightCurve> = curves.iter().map(|c| c.curve.clone()).collect();
         let features = classifier.featurize(&lcs);
         let raw = classifier.raw_outputs(&features);
+        let scores = classifier.classify_features(&features, &[], 0);
         let d = raw.embeddings.len() / curves.len().max(1);
         let k = raw.logits.len() / curves.len().max(1);
         let ds = raw.sequence.len() / curves.len().max(1);
@@ -91,6 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "survey".into(),
                     "n_tokens".into(),
                     "uncertainty".into(),
+                    "anomaly_score".into(),
                 ];
                 h.extend((0..d).map(|j| format!("e{j}")));
                 h.extend((0..k).map(|j| format!("l{j}")));
@@ -109,6 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 c.curve.survey.as_str().to_string(),
                 features[i].n_tokens.to_string(),
                 normalized_entropy(&p).to_string(),
+                scores[i].anomaly_score.to_string(),
             ];
             row.extend(
                 raw.embeddings[i * d..(i + 1) * d]

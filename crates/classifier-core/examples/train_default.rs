@@ -61,6 +61,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0.0),
+        // DEEPRUBIN_OUTLIER_EXPOSURE=0.5 adds outlier exposure with that weight.
+        outlier_exposure: std::env::var("DEEPRUBIN_OUTLIER_EXPOSURE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0.0),
         run_name: "default-model".into(),
         ..TrainConfig::default()
     };
@@ -77,7 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // Test sets: a new seed.
+    // Test sets: a new seed (DEEPRUBIN_TEST_SEED, default 2024; another gives a second test set).
+    let test_seed: u64 = std::env::var("DEEPRUBIN_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2024);
     let classifier = Classifier::load(&out, &device)?;
     let test_n = (per_class / 3).max(30);
     let mut rows = Vec::new();
@@ -87,7 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("truncated_32d", Some(32.0)),
         ("truncated_16d", Some(16.0)),
     ] {
-        let curves: Vec<NamedCurve> = data::simulated_named(&sim(2024, test_n, truncate, true));
+        let curves: Vec<NamedCurve> =
+            data::simulated_named(&sim(test_seed, test_n, truncate, true));
         let t = Instant::now();
         let r = evaluate::evaluate(&classifier, &curves, config.mc_samples);
         eprintln!(
@@ -102,7 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Alert views: what a ZTF alert D days after the first detection shows (detections of the
     // last 30 days), and a Rubin alert (12 months of sources and forced photometry).
-    let base: Vec<NamedCurve> = data::simulated_named(&sim(2024, test_n, None, true));
+    let base: Vec<NamedCurve> = data::simulated_named(&sim(test_seed, test_n, None, true));
     for days in [8.0, 16.0, 30.0] {
         let curves = data::alert_views_after(&base, days);
         let name = format!("alert_{days:.0}d");

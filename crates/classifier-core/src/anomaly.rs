@@ -46,7 +46,7 @@ pub struct AnomalyModel {
 /// Upper bounds (inclusive) of the token-count buckets; the last bucket is open.
 pub const LENGTH_BUCKETS: [usize; 5] = [2, 4, 8, 16, 32];
 
-fn bucket_of(n_tokens: usize) -> usize {
+pub(crate) fn bucket_of(n_tokens: usize) -> usize {
     LENGTH_BUCKETS
         .iter()
         .position(|&hi| n_tokens <= hi)
@@ -137,7 +137,7 @@ impl KnnDensity {
     }
 }
 
-fn quantiles(mut v: Vec<f64>) -> Vec<f64> {
+pub(crate) fn quantiles(mut v: Vec<f64>) -> Vec<f64> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return vec![0.0, 1.0];
@@ -151,7 +151,7 @@ fn quantiles(mut v: Vec<f64>) -> Vec<f64> {
 /// Fraction of the calibration distribution below `x`: piecewise linear through the distinct
 /// stored quantiles (a run of equal quantiles counts at its middle rank), so the score is
 /// continuous in `x` and float noise in the embedding cannot make it jump.
-fn cdf(q: &[f64], x: f64) -> f64 {
+pub(crate) fn cdf(q: &[f64], x: f64) -> f64 {
     if q.is_empty() || !x.is_finite() {
         return 1.0;
     }

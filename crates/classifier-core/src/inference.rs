@@ -14,7 +14,8 @@ use crate::calibration::softmax_into;
 use crate::data::featurize;
 use crate::features::{FeatureConfig, Features, Standardizer};
 use crate::lightcurve::LightCurve;
-use crate::model::{LightCurveNet, ModelConfig};
+use crate::model::{LightCurveNet, ModelConfig, ModelInput};
+use crate::outlier_energy::{OUTLIER_WEIGHTS_FILE, OutlierEnergy, energy};
 use crate::taxonomy::{CLASS_NAMES, N_CLASSES, N_TOP, TopLevel, top_level_probabilities};
 
 /// File names inside a model directory.
@@ -52,6 +53,9 @@ pub struct ModelMeta {
     /// Temperature fitted on validation data.
     pub temperature: f32,
     pub anomaly: AnomalyModel,
+    /// The outlier-exposed network whose energy joins the anomaly score (absent in older models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier: Option<OutlierEnergy>,
     /// Default MC-dropout samples.
     pub mc_samples: usize,
 }
@@ -119,6 +123,8 @@ pub struct RawOutputs {
 #[derive(Debug, Clone)]
 pub struct Classifier {
     pub net: LightCurveNet,
+    /// The outlier-exposed network of [`ModelMeta::outlier`], when the model has one.
+    pub outlier_net: Option<LightCurveNet>,
     pub meta: ModelMeta,
     pub device: Device,
 }
@@ -164,8 +170,24 @@ impl Classifier {
                 path: weights.clone(),
                 message: e.to_string(),
             })?;
+        let outlier_net = match &meta.outlier {
+            Some(outlier) => {
+                let weights = dir.join(OUTLIER_WEIGHTS_FILE);
+                let net = outlier
+                    .model
+                    .init(device)
+                    .try_load_file(&weights)
+                    .map_err(|e| ModelError::Weights {
+                        path: weights.clone(),
+                        message: e.to_string(),
+                    })?;
+                Some(net.valid())
+            }
+            None => None,
+        };
         Ok(Classifier {
             net: net.valid(),
+            outlier_net,
             meta,
             device: device.clone(),
         })
@@ -185,6 +207,15 @@ impl Classifier {
                 path: weights.clone(),
                 message: e.to_string(),
             })?;
+        if let Some(net) = &self.outlier_net {
+            let weights = dir.join(OUTLIER_WEIGHTS_FILE);
+            net.clone()
+                .save_file(&weights)
+                .map_err(|e| ModelError::Weights {
+                    path: weights.clone(),
+                    message: e.to_string(),
+                })?;
+        }
         let meta_path = dir.join(META_FILE);
         let text = serde_json::to_string_pretty(&self.meta).map_err(|source| ModelError::Meta {
             path: meta_path.clone(),
@@ -205,11 +236,13 @@ impl Classifier {
         let d = model.d_embedding;
         Classifier {
             net: model.init(device).valid(),
+            outlier_net: None,
             meta: ModelMeta {
                 classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
                 standardizer: Standardizer::identity(features.d_global()),
                 temperature: 1.0,
                 anomaly: AnomalyModel::fit(&vec![0.0; d], &[0], &[0.0], d, N_CLASSES),
+                outlier: None,
                 mc_samples: 0,
                 model,
                 features,
@@ -259,6 +292,7 @@ impl Classifier {
             let logits = to_vec(det.logits);
             let emb = to_vec(det.embedding);
             let n = chunk.len();
+            let energies = self.outlier_energies(chunk, &input);
             let mut probs = vec![0f32; n * N_CLASSES];
             if mc_samples >= 2 {
                 let mut p = [0f32; N_CLASSES];
@@ -297,12 +331,51 @@ impl Classifier {
                     top_level_class: TopLevel::ALL[argmax(&top)],
                     top_level: top,
                     uncertainty,
-                    anomaly_score: self.meta.anomaly.score(e, uncertainty, chunk[i].n_tokens),
+                    anomaly_score: self.anomaly_score(
+                        e,
+                        uncertainty,
+                        energies.as_ref().and_then(|v| v.get(i).copied()),
+                        chunk[i].n_tokens,
+                    ),
                     probabilities: p,
                 });
             }
         }
         out.into_iter().flatten().collect()
+    }
+
+    /// Energies of the outlier-exposed network on a batch, when the model has one; `input` is the
+    /// classifier's batch, reused when both networks standardise alike.
+    fn outlier_energies(&self, chunk: &[&Features], input: &ModelInput) -> Option<Vec<f64>> {
+        let (net, outlier) = (self.outlier_net.as_ref()?, self.meta.outlier.as_ref()?);
+        let logits = if outlier.standardizer == self.meta.standardizer {
+            net.forward(input, false).logits
+        } else {
+            let own = make_batch(
+                chunk,
+                &outlier.standardizer,
+                outlier.model.grid_len,
+                &self.device,
+            );
+            net.forward(&own, false).logits
+        };
+        Some(to_vec(logits).chunks(N_CLASSES).map(energy).collect())
+    }
+
+    /// The anomaly score: the embedding's Gaussian score, averaged with the outlier network's
+    /// energy when there is one.
+    fn anomaly_score(
+        &self,
+        embedding: &[f32],
+        uncertainty: f32,
+        energy: Option<f64>,
+        n_tokens: usize,
+    ) -> f32 {
+        let gaussian = self.meta.anomaly.score(embedding, uncertainty, n_tokens);
+        match (&self.meta.outlier, energy) {
+            (Some(outlier), Some(e)) => outlier.combine(gaussian, e, n_tokens),
+            _ => gaussian,
+        }
     }
 
     /// Deterministic logits and embeddings of precomputed features.

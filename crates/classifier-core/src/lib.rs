@@ -21,6 +21,8 @@ pub mod calibration;
 pub mod data;
 pub mod inference;
 pub mod model;
+pub mod outlier_energy;
+pub mod outliers;
 pub mod plot;
 pub mod tracking;
 

@@ -26,6 +26,7 @@ use crate::inference::{Classifier, ModelMeta, argmax, normalized_entropy, to_vec
 use crate::lightcurve::LightCurve;
 use crate::metrics::Confusion;
 use crate::model::{LightCurveNet, ModelConfig};
+use crate::outliers::outlier_views;
 use crate::taxonomy::{CLASS_NAMES, N_CLASSES, top_level_of};
 use crate::tracking::{self, Tracker, TrackingError};
 
@@ -62,6 +63,11 @@ pub struct TrainConfig {
     /// 0 turns it off (as in models trained before the option existed).
     #[serde(default)]
     pub noise_resampling: f64,
+    /// Weight λ of outlier exposure: each step adds λ × the cross-entropy to the uniform
+    /// distribution (both heads) on a quarter-batch of distorted supernovae
+    /// ([`crate::outliers`]), so the network learns to be unsure off the taxonomy. 0 turns it off.
+    #[serde(default)]
+    pub outlier_exposure: f64,
     /// Default MC-dropout samples for inference.
     pub mc_samples: usize,
     pub run_name: String,
@@ -85,6 +91,7 @@ impl Default for TrainConfig {
             max_steps: None,
             max_seconds: None,
             noise_resampling: 0.0,
+            outlier_exposure: 0.0,
             mc_samples: 10,
             run_name: "classifier".into(),
             local_runs_dir: PathBuf::from("runs"),
@@ -199,6 +206,12 @@ pub fn weighted_cross_entropy(
     (picked * w).sum().neg().div_scalar(wsum)
 }
 
+/// Cross-entropy to the uniform distribution, −mean over rows and classes of log softmax: the
+/// outlier-exposure loss (Hendrycks et al. 2019, eq. 1 with the uniform target).
+fn uniform_cross_entropy(logits: Tensor<2>) -> Tensor<1> {
+    log_softmax(logits, 1).mean().neg()
+}
+
 fn class_weights(labels: &[usize], k: usize) -> Vec<f32> {
     let mut counts = vec![0usize; k];
     for &l in labels {
@@ -306,10 +319,21 @@ fn run(
     let val_views = augment(&val_objects, &config.augment, config.seed ^ 0xba11);
     let train_data = prepare(&train_views, &config.features);
     let val_data = prepare(&val_views, &config.features);
+    let outliers = if config.outlier_exposure > 0.0 {
+        let views = outlier_views(&train_views, config.seed ^ 0x0e);
+        let refs: Vec<&LightCurve> = views.iter().collect();
+        let mut features = featurize(&refs, &config.features);
+        // Views come grouped by object: shuffle so each step sees many objects.
+        features.shuffle(&mut ChaCha8Rng::seed_from_u64(config.seed ^ 0x0f));
+        features
+    } else {
+        Vec::new()
+    };
     let featurize_seconds = t0.elapsed().as_secs_f64();
     tracing::info!(
         train = train_views.len(),
         val = val_views.len(),
+        outliers = outliers.len(),
         seconds = featurize_seconds,
         "preprocessed views"
     );
@@ -389,6 +413,17 @@ fn run(
             let loss = weighted_cross_entropy(out.logits, &labels, &weights, &ad)
                 + weighted_cross_entropy(out.top_logits, &tops, &top_weights, &ad)
                     .mul_scalar(config.top_level_weight);
+            let loss = if outliers.is_empty() {
+                loss
+            } else {
+                let picked: Vec<&Features> = (0..(idx.len() / 4).max(1))
+                    .map(|j| &outliers[(step * batch / 4 + j) % outliers.len()])
+                    .collect();
+                let out = net.forward(&make_batch(&picked, meta_in.0, meta_in.1, &ad), true);
+                let to_uniform = uniform_cross_entropy(out.logits)
+                    + uniform_cross_entropy(out.top_logits).mul_scalar(config.top_level_weight);
+                loss + to_uniform.mul_scalar(config.outlier_exposure)
+            };
             let loss_value = to_vec(loss.clone().detach())
                 .first()
                 .copied()
@@ -470,6 +505,7 @@ fn run(
 
     let classifier = Classifier {
         net: best_net,
+        outlier_net: None,
         meta: ModelMeta {
             classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
             model: model_config,
@@ -477,6 +513,7 @@ fn run(
             standardizer,
             temperature,
             anomaly,
+            outlier: None,
             mc_samples: config.mc_samples,
         },
         device: device.clone(),
@@ -649,6 +686,31 @@ fn fit_anomaly(
 pub fn training_views(config: &TrainConfig, dataset: &[LabelledCurve]) -> Vec<LabelledCurve> {
     let (train_objects, _) = split(dataset, config.validation_fraction, config.seed);
     augment(&train_objects, &config.augment, config.seed ^ 0x5eed)
+}
+
+/// Every validation view `config` draws from the validation objects of `dataset` (the same split
+/// and seeds as [`train`]): curves the network never trained on.
+pub fn validation_views(config: &TrainConfig, dataset: &[LabelledCurve]) -> Vec<LabelledCurve> {
+    let (_, val_objects) = split(dataset, config.validation_fraction, config.seed);
+    augment(&val_objects, &config.augment, config.seed ^ 0xba11)
+}
+
+/// Makes `outlier` (trained with outlier exposure on the same split of `dataset`) the second half
+/// of `classifier`'s anomaly score ([`crate::outlier_energy`]), calibrated on `config`'s
+/// validation views, which neither network trained on. Returns how many views calibrated it.
+pub fn attach_outlier_network(
+    classifier: &mut Classifier,
+    outlier: Classifier,
+    config: &TrainConfig,
+    dataset: &[LabelledCurve],
+) -> Result<usize, crate::inference::ModelError> {
+    let views: Vec<LightCurve> = validation_views(config, dataset)
+        .into_iter()
+        .map(|v| v.curve)
+        .collect();
+    let features = classifier.featurize(&views);
+    crate::outlier_energy::attach(classifier, outlier, &features)?;
+    Ok(features.len())
 }
 
 /// The training views the anomaly model is fitted on: up to `ANOMALY_FIT_VIEWS` of

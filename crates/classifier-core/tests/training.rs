@@ -7,8 +7,9 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use classifier_core::batch::make_batch;
 use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
-use classifier_core::train::{train, weighted_cross_entropy};
-use classifier_core::{Classifier, N_CLASSES, default_device};
+use classifier_core::outlier_energy::attach;
+use classifier_core::train::{train, validation_views, weighted_cross_entropy};
+use classifier_core::{Classifier, LightCurve, N_CLASSES, default_device};
 
 #[test]
 fn loss_falls_on_a_fixed_batch() {
@@ -130,6 +131,8 @@ fn gru_baseline_trains_too() {
     config.model.architecture = classifier_core::model::Architecture::Gru;
     // Into the second epoch, which trains on fluxes redrawn within their errors.
     config.noise_resampling = 0.5;
+    // And with outlier exposure to distorted supernovae.
+    config.outlier_exposure = 0.5;
     config.max_steps = Some(6);
     let report = train(&config, &data, &out, &default_device()).expect("GRU training runs");
     assert_eq!(report.steps, 6);
@@ -144,4 +147,51 @@ fn gru_baseline_trains_too() {
     }
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&runs);
+}
+
+#[test]
+fn an_outlier_exposed_network_joins_the_anomaly_score() {
+    let data = common::small_dataset(4, 21);
+    let runs = common::temp_dir("oe-runs");
+    let (own_dir, outlier_dir) = (common::temp_dir("oe-model"), common::temp_dir("oe-outlier"));
+    let device = default_device();
+    let config = common::tiny_config(&runs);
+    let mut classifier = train(&config, &data, &own_dir, &device)
+        .expect("classifier trains")
+        .classifier;
+    let mut exposed = config.clone();
+    exposed.outlier_exposure = 0.5;
+    let outlier = train(&exposed, &data, &outlier_dir, &device)
+        .expect("outlier-exposed network trains")
+        .classifier;
+
+    let views: Vec<LightCurve> = validation_views(&config, &data)
+        .into_iter()
+        .map(|v| v.curve)
+        .collect();
+    let features = classifier.featurize(&views);
+    let before = classifier.classify_features(&features, &[], 0);
+    attach(&mut classifier, outlier, &features).expect("both networks read the same features");
+    classifier.save(&own_dir).expect("save");
+    let reloaded = Classifier::load(&own_dir, &device).expect("reload with the outlier network");
+    assert!(reloaded.outlier_net.is_some() && reloaded.meta.outlier.is_some());
+
+    let after = reloaded.classify_features(&features, &[], 0);
+    for (b, a) in before.iter().zip(&after) {
+        // The classification is the classifier's alone; only the anomaly score changes.
+        assert_eq!(b.probabilities, a.probabilities);
+        assert!((0.0..=1.0).contains(&a.anomaly_score));
+    }
+    let scores = |p: &[classifier_core::Prediction]| -> Vec<f32> {
+        p.iter().map(|x| x.anomaly_score).collect()
+    };
+    assert_ne!(scores(&before), scores(&after));
+    // The reloaded model scores alike (its calibration went through JSON, to within float noise).
+    let in_memory = classifier.classify_features(&features, &[], 0);
+    for (m, r) in scores(&in_memory).iter().zip(scores(&after)) {
+        assert!((m - r).abs() < 1e-6, "{m} in memory, {r} reloaded");
+    }
+    for dir in [own_dir, outlier_dir, runs] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -67,8 +67,8 @@ pub fn resolve_model_dir(given: Option<&Path>) -> Result<PathBuf, ClassifyError>
     }
 }
 
-/// The model's identity: its folder name and a content hash of its files, so every row and event
-/// names exactly the weights that produced it.
+/// The model's identity: a content hash of its files, so every row and event names exactly the
+/// weights that produced it.
 fn model_version(dir: &Path) -> Result<String, ClassifyError> {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     for file in [
@@ -77,6 +77,12 @@ fn model_version(dir: &Path) -> Result<String, ClassifyError> {
     ] {
         let bytes = std::fs::read(dir.join(file))
             .map_err(|e| ClassifyError::Load(format!("{file}: {e}")))?;
+        hasher.update(&bytes);
+    }
+    // The outlier-exposed network of the anomaly score, in models that have one.
+    if let Ok(bytes) =
+        std::fs::read(dir.join(classifier_core::outlier_energy::OUTLIER_WEIGHTS_FILE))
+    {
         hasher.update(&bytes);
     }
     Ok(format!("{:016x}", hasher.digest()))

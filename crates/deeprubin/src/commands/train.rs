@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use classifier_core::data;
 use classifier_core::model::Architecture;
-use classifier_core::train::{TrainConfig, train};
+use classifier_core::train::{TrainConfig, attach_outlier_network, train};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ArchitectureArg {
@@ -40,6 +40,11 @@ pub struct TrainArgs {
     /// A JSON TrainConfig to start from (flags above override epochs, seed, architecture).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Also train a network with outlier exposure of this weight (distorted supernovae pushed
+    /// towards uniform predictions; the shipped model uses 0.5) into OUT/outlier-network and add
+    /// its energy to the anomaly score.
+    #[arg(long, value_name = "WEIGHT")]
+    pub outlier_exposure: Option<f64>,
     /// Compute device: default, flex, ndarray, cpu, cuda, cuda:N (as compiled in).
     #[arg(long, default_value = "default")]
     pub device: String,
@@ -78,6 +83,29 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(objects = dataset.len(), out = %args.out.display(), "training");
     let report = train(&config, &dataset, &args.out, &device)?;
+    let mut outlier_run = None;
+    if let Some(weight) = args.outlier_exposure {
+        let dir = args.out.join("outlier-network");
+        let mut exposed = config.clone();
+        exposed.outlier_exposure = weight;
+        exposed.run_name = format!("{}-outlier-exposure", config.run_name);
+        tracing::info!(weight, out = %dir.display(), "training the outlier-exposed network");
+        let outlier = train(&exposed, &dataset, &dir, &device)?;
+        let mut classifier = report.classifier.clone();
+        attach_outlier_network(&mut classifier, outlier.classifier, &config, &dataset)?;
+        classifier.save(&args.out)?;
+        std::fs::copy(
+            dir.join("train_config.json"),
+            args.out.join("outlier_train_config.json"),
+        )
+        .with_context(|| {
+            format!(
+                "copying the outlier network's config from {}",
+                dir.display()
+            )
+        })?;
+        outlier_run = Some(outlier.tracking_location);
+    }
     println!(
         "{}",
         serde_json::json!({
@@ -90,6 +118,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "validation_ece": report.validation.ece,
             "temperature": report.temperature,
             "tracking": report.tracking_location,
+            "outlier_network_tracking": outlier_run,
         })
     );
     Ok(ExitCode::SUCCESS)

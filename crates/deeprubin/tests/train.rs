@@ -1,0 +1,66 @@
+//! `deeprubin train` as an operator runs it: a short run on simulated curves with the
+//! outlier-exposed second network, whose model directory `classify` then loads.
+
+use std::process::Command;
+
+#[test]
+fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("model");
+    let trained = Command::new(env!("CARGO_BIN_EXE_deeprubin"))
+        .current_dir(dir.path())
+        .args(["train", "--objects-per-class", "2", "--epochs", "1"])
+        .args(["--outlier-exposure", "0.5", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run deeprubin train");
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&trained.stdout).expect("a JSON summary");
+    assert!(summary["outlier_network_tracking"].is_string(), "{summary}");
+    for file in [
+        "model.bpk",
+        "outlier.bpk",
+        "classifier.json",
+        "outlier_train_config.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("classifier.json")).expect("read classifier.json"),
+    )
+    .expect("classifier.json is JSON");
+    assert!(
+        meta["outlier"]["energy"]["overall"].is_array(),
+        "no outlier calibration"
+    );
+
+    let mut csv = String::from("object_id,mjd,band,flux,flux_err\n");
+    for i in 0..8 {
+        let band = if i % 2 == 0 { "g" } else { "r" };
+        let flux = 2_000.0 + 400.0 * f64::from(i);
+        csv.push_str(&format!("ZTF26rise,{},{band},{flux},120\n", 60_000 + 2 * i));
+    }
+    let curves = dir.path().join("curves.csv");
+    std::fs::write(&curves, csv).expect("write the CSV");
+    let classified = Command::new(env!("CARGO_BIN_EXE_deeprubin"))
+        .args(["classify", "--mc-samples", "0", "--model"])
+        .arg(&out)
+        .arg("--lightcurves")
+        .arg(&curves)
+        .output()
+        .expect("run deeprubin classify");
+    assert!(
+        classified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&classified.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_slice(&classified.stdout).expect("one JSON line");
+    let score = line["anomaly_score"].as_f64().expect("anomaly_score");
+    assert!((0.0..=1.0).contains(&score), "{score}");
+}
