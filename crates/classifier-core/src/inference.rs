@@ -378,6 +378,19 @@ impl Classifier {
         }
     }
 
+    /// `samples` MC-dropout draws of the class logits of precomputed features, each `n × 15`
+    /// in the order of `features`: what temperature scaling calibrates.
+    pub fn mc_logits(&self, features: &[Features], samples: usize) -> Vec<Vec<f32>> {
+        let refs: Vec<&Features> = features.iter().collect();
+        mc_logits(
+            &self.net,
+            &refs,
+            (&self.meta.standardizer, self.meta.model.grid_len),
+            &self.device,
+            samples,
+        )
+    }
+
     /// Deterministic logits and embeddings of precomputed features.
     pub fn raw_outputs(&self, features: &[Features]) -> RawOutputs {
         let refs: Vec<&Features> = features.iter().collect();
@@ -405,6 +418,25 @@ impl Classifier {
             context,
         }
     }
+}
+
+/// `samples` MC-dropout draws of `net`'s class logits, each `n × 15` in the order of `features`.
+pub(crate) fn mc_logits(
+    net: &LightCurveNet,
+    features: &[&Features],
+    (standardizer, grid_len): (&Standardizer, usize),
+    device: &Device,
+    samples: usize,
+) -> Vec<Vec<f32>> {
+    let mut out = vec![Vec::with_capacity(features.len() * N_CLASSES); samples];
+    for chunk in features.chunks(BATCH_SIZE) {
+        let input = make_batch(chunk, standardizer, grid_len, device);
+        let seq = net.encode(&input);
+        for sample in out.iter_mut() {
+            sample.extend(to_vec(net.head(seq.clone(), &input, true).logits));
+        }
+    }
+    out
 }
 
 /// Index of the largest value (first on ties).

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::anomaly::{AnomalyModel, ClassGaussians, GaussianFitInputs};
 use crate::batch::make_batch;
-use crate::calibration::{fit_temperature, softmax_into};
+use crate::calibration::{fit_temperature, fit_temperature_averaged, softmax_into};
 use crate::data::{AugmentConfig, LabelledCurve, NamedCurve, augment, featurize, resample_noise};
 use crate::evaluate::{self, EvaluationReport};
 use crate::features::{FeatureConfig, Features, Standardizer};
@@ -492,7 +492,14 @@ fn run(
 
     // Calibration on validation views, anomaly model on training views.
     let (val_logits, _) = outputs(&best_net, &val_data, meta_in, device, 512);
-    let temperature = fit_temperature(&val_logits, &val_data.labels, N_CLASSES);
+    let temperature = calibrate_temperature(
+        &best_net,
+        &val_data,
+        &val_logits,
+        meta_in,
+        device,
+        config.mc_samples,
+    );
     let anomaly = fit_anomaly(
         &best_net,
         &train_data.features,
@@ -596,6 +603,46 @@ fn run(
         tracking_location: String::new(),
         steps: step,
     })
+}
+
+/// Temperature scaling on the validation views, fitted on the probabilities inference serves:
+/// averages over `mc_samples` dropout draws, or one deterministic pass when `mc_samples` < 2.
+fn calibrate_temperature(
+    net: &LightCurveNet,
+    val: &Prepared,
+    deterministic_logits: &[f32],
+    meta_in: (&Standardizer, usize),
+    device: &Device,
+    mc_samples: usize,
+) -> f32 {
+    if mc_samples < 2 {
+        return fit_temperature(deterministic_logits, &val.labels, N_CLASSES);
+    }
+    let refs: Vec<&Features> = val.features.iter().collect();
+    let samples = crate::inference::mc_logits(net, &refs, meta_in, device, mc_samples);
+    fit_temperature_averaged(&samples, &val.labels, N_CLASSES)
+}
+
+/// Refits the temperature of a trained classifier on `config`'s validation views of `dataset`
+/// (as [`train`] does), leaving the networks and the anomaly model as they are. Returns it.
+pub fn refit_temperature(
+    classifier: &mut Classifier,
+    config: &TrainConfig,
+    dataset: &[LabelledCurve],
+) -> f32 {
+    let views = validation_views(config, dataset);
+    let curves: Vec<LightCurve> = views.iter().map(|v| v.curve.clone()).collect();
+    let labels: Vec<usize> = views.iter().map(|v| v.label).collect();
+    let features = classifier.featurize(&curves);
+    let mc = classifier.meta.mc_samples;
+    let temperature = if mc < 2 {
+        let logits = classifier.raw_outputs(&features).logits;
+        fit_temperature(&logits, &labels, N_CLASSES)
+    } else {
+        fit_temperature_averaged(&classifier.mc_logits(&features, mc), &labels, N_CLASSES)
+    };
+    classifier.meta.temperature = temperature;
+    temperature
 }
 
 /// A stable number per object (FNV-1a of its id), so an object's views share a cross-fitting fold.
