@@ -10,7 +10,13 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     let trained = Command::new(env!("CARGO_BIN_EXE_deeprubin"))
         .current_dir(dir.path())
         .args(["train", "--objects-per-class", "2", "--epochs", "1"])
-        .args(["--outlier-exposure", "0.5", "--out"])
+        .args([
+            "--noise-resampling",
+            "0.5",
+            "--outlier-exposure",
+            "0.5",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .expect("run deeprubin train");
@@ -37,6 +43,16 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     assert!(
         meta["outlier"]["energy"]["overall"].is_array(),
         "no outlier calibration"
+    );
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("train_config.json")).expect("read train_config.json"),
+    )
+    .expect("train_config.json is JSON");
+    assert_eq!(config["noise_resampling"].as_f64(), Some(0.5));
+    assert_eq!(
+        config["outlier_exposure"].as_f64(),
+        Some(0.0),
+        "the classifier itself"
     );
 
     let mut csv = String::from("object_id,mjd,band,flux,flux_err\n");

@@ -40,6 +40,10 @@ pub struct TrainArgs {
     /// A JSON TrainConfig to start from (flags above override epochs, seed, architecture).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Measurement errors in the loss: each epoch after the first trains on fluxes redrawn as
+    /// flux + K·σ·N(0, 1) (the shipped model uses 0.5; overrides the config).
+    #[arg(long, value_name = "K")]
+    pub noise_resampling: Option<f64>,
     /// Also train a network with outlier exposure of this weight (distorted supernovae pushed
     /// towards uniform predictions; the shipped model uses 0.5) into OUT/outlier-network and add
     /// its energy to the anomaly score.
@@ -62,6 +66,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         None => TrainConfig::default(),
     };
     config.epochs = args.epochs;
+    if let Some(k) = args.noise_resampling {
+        config.noise_resampling = k;
+    }
     config.seed = args.seed;
     config.model.architecture = match args.architecture {
         ArchitectureArg::Transformer => Architecture::Transformer,
