@@ -140,6 +140,32 @@ fn read_meta(path: &Path) -> Result<ModelMeta, ModelError> {
     })
 }
 
+/// A network of `model`'s shape with the weights of the burnpack file `path`, for inference.
+fn load_weights(
+    model: &ModelConfig,
+    path: &Path,
+    device: &Device,
+) -> Result<LightCurveNet, ModelError> {
+    let net = model
+        .init(device)
+        .try_load_file(path)
+        .map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(net.valid())
+}
+
+/// Writes a network's weights as the burnpack file `path`.
+fn save_weights(net: &LightCurveNet, path: &Path) -> Result<(), ModelError> {
+    net.clone()
+        .save_file(path)
+        .map_err(|e| ModelError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
 /// Normalised entropy in [0, 1].
 pub fn normalized_entropy(p: &[f32]) -> f32 {
     let h: f32 = p.iter().filter(|v| **v > 0.0).map(|v| -v * v.ln()).sum();
@@ -161,32 +187,17 @@ impl Classifier {
                 meta.classes
             )));
         }
-        let weights = dir.join(WEIGHTS_FILE);
-        let net = meta
-            .model
-            .init(device)
-            .try_load_file(&weights)
-            .map_err(|e| ModelError::Weights {
-                path: weights.clone(),
-                message: e.to_string(),
-            })?;
+        let net = load_weights(&meta.model, &dir.join(WEIGHTS_FILE), device)?;
         let outlier_net = match &meta.outlier {
-            Some(outlier) => {
-                let weights = dir.join(OUTLIER_WEIGHTS_FILE);
-                let net = outlier
-                    .model
-                    .init(device)
-                    .try_load_file(&weights)
-                    .map_err(|e| ModelError::Weights {
-                        path: weights.clone(),
-                        message: e.to_string(),
-                    })?;
-                Some(net.valid())
-            }
+            Some(outlier) => Some(load_weights(
+                &outlier.model,
+                &dir.join(OUTLIER_WEIGHTS_FILE),
+                device,
+            )?),
             None => None,
         };
         Ok(Classifier {
-            net: net.valid(),
+            net,
             outlier_net,
             meta,
             device: device.clone(),
@@ -199,22 +210,9 @@ impl Classifier {
             path: dir.to_path_buf(),
             source,
         })?;
-        let weights = dir.join(WEIGHTS_FILE);
-        self.net
-            .clone()
-            .save_file(&weights)
-            .map_err(|e| ModelError::Weights {
-                path: weights.clone(),
-                message: e.to_string(),
-            })?;
+        save_weights(&self.net, &dir.join(WEIGHTS_FILE))?;
         if let Some(net) = &self.outlier_net {
-            let weights = dir.join(OUTLIER_WEIGHTS_FILE);
-            net.clone()
-                .save_file(&weights)
-                .map_err(|e| ModelError::Weights {
-                    path: weights.clone(),
-                    message: e.to_string(),
-                })?;
+            save_weights(net, &dir.join(OUTLIER_WEIGHTS_FILE))?;
         }
         let meta_path = dir.join(META_FILE);
         let text = serde_json::to_string_pretty(&self.meta).map_err(|source| ModelError::Meta {
