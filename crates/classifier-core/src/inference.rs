@@ -376,19 +376,6 @@ impl Classifier {
         }
     }
 
-    /// `samples` MC-dropout draws of the class logits of precomputed features, each `n × 15`
-    /// in the order of `features`: what temperature scaling calibrates.
-    pub fn mc_logits(&self, features: &[Features], samples: usize) -> Vec<Vec<f32>> {
-        let refs: Vec<&Features> = features.iter().collect();
-        mc_logits(
-            &self.net,
-            &refs,
-            (&self.meta.standardizer, self.meta.model.grid_len),
-            &self.device,
-            samples,
-        )
-    }
-
     /// Deterministic logits and embeddings of precomputed features.
     pub fn raw_outputs(&self, features: &[Features]) -> RawOutputs {
         let refs: Vec<&Features> = features.iter().collect();

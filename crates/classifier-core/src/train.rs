@@ -491,15 +491,8 @@ fn run(
     };
 
     // Calibration on validation views, anomaly model on training views.
-    let (val_logits, _) = outputs(&best_net, &val_data, meta_in, device, 512);
-    let temperature = calibrate_temperature(
-        &best_net,
-        &val_data,
-        &val_logits,
-        meta_in,
-        device,
-        config.mc_samples,
-    );
+    let temperature =
+        calibrate_temperature(&best_net, &val_data, meta_in, device, config.mc_samples);
     let anomaly = fit_anomaly(
         &best_net,
         &train_data.features,
@@ -610,13 +603,13 @@ fn run(
 fn calibrate_temperature(
     net: &LightCurveNet,
     val: &Prepared,
-    deterministic_logits: &[f32],
     meta_in: (&Standardizer, usize),
     device: &Device,
     mc_samples: usize,
 ) -> f32 {
     if mc_samples < 2 {
-        return fit_temperature(deterministic_logits, &val.labels, N_CLASSES);
+        let (logits, _) = outputs(net, val, meta_in, device, 512);
+        return fit_temperature(&logits, &val.labels, N_CLASSES);
     }
     let refs: Vec<&Features> = val.features.iter().collect();
     let samples = crate::inference::mc_logits(net, &refs, meta_in, device, mc_samples);
@@ -630,17 +623,18 @@ pub fn refit_temperature(
     config: &TrainConfig,
     dataset: &[LabelledCurve],
 ) -> f32 {
-    let views = validation_views(config, dataset);
-    let curves: Vec<LightCurve> = views.iter().map(|v| v.curve.clone()).collect();
-    let labels: Vec<usize> = views.iter().map(|v| v.label).collect();
-    let features = classifier.featurize(&curves);
-    let mc = classifier.meta.mc_samples;
-    let temperature = if mc < 2 {
-        let logits = classifier.raw_outputs(&features).logits;
-        fit_temperature(&logits, &labels, N_CLASSES)
-    } else {
-        fit_temperature_averaged(&classifier.mc_logits(&features, mc), &labels, N_CLASSES)
-    };
+    let val = prepare(
+        &validation_views(config, dataset),
+        &classifier.meta.features,
+    );
+    let meta = &classifier.meta;
+    let temperature = calibrate_temperature(
+        &classifier.net,
+        &val,
+        (&meta.standardizer, meta.model.grid_len),
+        &classifier.device,
+        meta.mc_samples,
+    );
     classifier.meta.temperature = temperature;
     temperature
 }
