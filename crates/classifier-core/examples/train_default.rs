@@ -9,7 +9,7 @@ use std::time::Instant;
 use alert_model::Survey;
 use classifier_core::data::{self, NamedCurve};
 use classifier_core::evaluate::{self, EvaluationReport};
-use classifier_core::train::{TrainConfig, train};
+use classifier_core::train::{DatasetInfo, TrainConfig, train};
 use classifier_core::{Classifier, default_device, throughput};
 use simulator::SimulationConfig;
 
@@ -45,7 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = default_device();
 
     let t = Instant::now();
-    let dataset = data::simulated(&sim(1, per_class, None, false));
+    let simulation = sim(1, per_class, None, false);
+    let dataset = data::simulated(&simulation);
     eprintln!(
         "simulated {} training objects in {:.1}s",
         dataset.len(),
@@ -67,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(0.0),
         run_name: "default-model".into(),
+        dataset: DatasetInfo::simulated(&simulation),
         ..TrainConfig::default()
     };
     // DEEPRUBIN_EVALUATE_ONLY=1 re-evaluates the model already in `out` (after a refit).

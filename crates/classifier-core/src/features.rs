@@ -25,6 +25,17 @@ pub struct FeatureConfig {
     /// models saved before it existed, hence the serde default).
     #[serde(default)]
     pub periodogram: bool,
+    /// The difference flux's absolute brightness (its normalisation scale in AB mag) among the
+    /// global features. Off for new models: a simulator's distances cannot reproduce the
+    /// brightness selection of real catalogue-labelled sets (spectroscopic SN samples stop near
+    /// 18.5–19 mag, Fremling et al. 2020), and a model that leans on it turns real SNe into
+    /// variables. Models saved before the flag existed used it, hence the serde default.
+    #[serde(default = "brightness_in_legacy_models")]
+    pub brightness: bool,
+}
+
+fn brightness_in_legacy_models() -> bool {
+    true
 }
 
 impl Default for FeatureConfig {
@@ -33,6 +44,7 @@ impl Default for FeatureConfig {
             gp: GpConfig::default(),
             max_tokens: 64,
             periodogram: true,
+            brightness: false,
         }
     }
 }
@@ -128,7 +140,7 @@ pub fn extract_with_fit(lc: &LightCurve, fit: &GpFit, config: &FeatureConfig) ->
         tokens,
         n_tokens: k,
         grid,
-        global: global_features(lc, fit, (t_peak, t_first, t_last), config.periodogram),
+        global: global_features(lc, fit, (t_peak, t_first, t_last), config),
     }
 }
 
@@ -136,7 +148,7 @@ fn global_features(
     lc: &LightCurve,
     fit: &GpFit,
     (t_peak, t_first, t_last): (f64, f64, f64),
-    periodogram: bool,
+    config: &FeatureConfig,
 ) -> Vec<f32> {
     let scale = fit.scale;
     let pts = &lc.points;
@@ -245,7 +257,12 @@ fn global_features(
         clip((span + 1.0).log10(), 0.0, 4.0),
         clip((pts.len() as f64 + 1.0).log10(), 0.0, 4.0),
         clip(frac_det, 0.0, 1.0),
-        clip((31.4 - 2.5 * scale.log10() - 20.0) / 3.0, -5.0, 5.0),
+        // Kept as a constant slot when off, so every model has the same input width.
+        if config.brightness {
+            clip((31.4 - 2.5 * scale.log10() - 20.0) / 3.0, -5.0, 5.0)
+        } else {
+            0.0
+        },
         clip(fit.time_scale.ln(), -2.0, 7.0),
         clip(fit.log_likelihood, -20.0, 10.0),
         clip(mean, -5.0, 5.0),
@@ -268,7 +285,7 @@ fn global_features(
         clip(sf_value(sf[1]), -1.0, 5.0),
         clip(sf_value(sf[2]), -1.0, 5.0),
     ];
-    if periodogram {
+    if config.periodogram {
         // No periodicity reads as a zero-power, one-day "period" (the standardiser centres it).
         let p = crate::periodogram::best_period(lc).unwrap_or(Periodicity {
             period_days: 1.0,
@@ -361,5 +378,50 @@ mod tests {
                     .all(|v| v.is_finite())
             );
         }
+    }
+
+    fn rising_curve(flux_factor: f64) -> LightCurve {
+        let points = (0..20)
+            .map(|i| Point {
+                mjd: 60000.0 + 1.5 * i as f64,
+                band: if i % 2 == 0 { Band::G } else { Band::R },
+                flux_njy: flux_factor * (2000.0 + 400.0 * i as f64),
+                flux_err_njy: flux_factor * (150.0 + 10.0 * i as f64),
+                detected: true,
+            })
+            .collect();
+        LightCurve::new("x", Survey::Ztf, points)
+    }
+
+    #[test]
+    fn without_the_brightness_feature_a_dimmer_copy_at_the_same_snr_looks_the_same() {
+        let bright = rising_curve(1.0);
+        let dim = rising_curve(10f64.powf(-0.4 * 2.0));
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-3);
+
+        let config = FeatureConfig::default();
+        assert!(!config.brightness);
+        let (f_bright, f_dim) = (extract(&bright, &config), extract(&dim, &config));
+        assert!(close(&f_bright.global, &f_dim.global));
+        assert!(close(&f_bright.tokens, &f_dim.tokens));
+        assert!(close(&f_bright.grid, &f_dim.grid));
+
+        let legacy = FeatureConfig {
+            brightness: true,
+            ..FeatureConfig::default()
+        };
+        let (g_bright, g_dim) = (extract(&bright, &legacy), extract(&dim, &legacy));
+        // 2 mag dimmer reads as +2/3 on the brightness feature.
+        assert!((g_dim.global[3] - g_bright.global[3] - 2.0 / 3.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn models_saved_before_the_flag_keep_the_brightness_feature() {
+        let json = r#"{"gp": GP, "max_tokens": 64, "periodogram": true}"#.replace(
+            "GP",
+            &serde_json::to_string(&GpConfig::default()).unwrap_or_default(),
+        );
+        let config: FeatureConfig = serde_json::from_str(&json).expect("legacy feature config");
+        assert!(config.brightness);
     }
 }

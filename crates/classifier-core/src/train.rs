@@ -37,6 +37,27 @@ const ANOMALY_SHRINKAGE: f64 = 0.1;
 /// Cross-fitting folds (by object) for the anomaly model's calibration quantiles.
 const ANOMALY_FOLDS: usize = 5;
 
+/// Where the training objects came from: logged with the run, not used by training.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// `simulated`, or the light-curve CSV's path.
+    pub source: String,
+    /// [`simulator::POPULATION_VERSION`] of simulated data.
+    pub simulator_version: Option<String>,
+    /// Seed of the simulation (the training seed is [`TrainConfig::seed`]).
+    pub simulation_seed: Option<u64>,
+}
+
+impl DatasetInfo {
+    pub fn simulated(config: &simulator::SimulationConfig) -> Self {
+        DatasetInfo {
+            source: "simulated".into(),
+            simulator_version: Some(simulator::POPULATION_VERSION.into()),
+            simulation_seed: Some(config.seed),
+        }
+    }
+}
+
 /// Everything a training run needs besides the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -73,6 +94,8 @@ pub struct TrainConfig {
     pub run_name: String,
     /// Root of local run folders when MLflow is not configured.
     pub local_runs_dir: PathBuf,
+    #[serde(default)]
+    pub dataset: DatasetInfo,
 }
 
 impl Default for TrainConfig {
@@ -95,6 +118,7 @@ impl Default for TrainConfig {
             mc_samples: 10,
             run_name: "classifier".into(),
             local_runs_dir: PathBuf::from("runs"),
+            dataset: DatasetInfo::default(),
         }
     }
 }
@@ -212,6 +236,17 @@ fn uniform_cross_entropy(logits: Tensor<2>) -> Tensor<1> {
     log_softmax(logits, 1).mean().neg()
 }
 
+/// Objects per taxonomy class, in [`CLASS_NAMES`] order.
+fn class_counts(dataset: &[LabelledCurve]) -> Vec<usize> {
+    let mut counts = vec![0usize; N_CLASSES];
+    for c in dataset {
+        if let Some(n) = counts.get_mut(c.label) {
+            *n += 1;
+        }
+    }
+    counts
+}
+
 fn class_weights(labels: &[usize], k: usize) -> Vec<f32> {
     let mut counts = vec![0usize; k];
     for &l in labels {
@@ -310,6 +345,9 @@ fn run(
     let mut params: Vec<(String, String)> = Vec::new();
     flatten("", &config_json, &mut params);
     params.push(("n_objects".into(), dataset.len().to_string()));
+    for (class, count) in CLASS_NAMES.iter().zip(class_counts(dataset)) {
+        params.push((format!("n_objects.{class}"), count.to_string()));
+    }
     tracker.log_params(&params)?;
 
     // Data: split objects, then draw views, then preprocess.

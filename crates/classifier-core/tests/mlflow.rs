@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use classifier_core::default_device;
-use classifier_core::train::train;
+use classifier_core::train::{DatasetInfo, train};
 
 struct Server(Child);
 
@@ -80,7 +80,8 @@ fn training_logs_to_a_real_mlflow_server() {
     }
     let data = common::small_dataset(4, 21);
     let out = tmp.join("model");
-    let config = common::tiny_config(&tmp.join("runs"));
+    let mut config = common::tiny_config(&tmp.join("runs"));
+    config.dataset = DatasetInfo::simulated(&simulator::SimulationConfig::with_seed(21));
     let report = train(&config, &data, &out, &default_device()).expect("training with MLflow");
     assert!(
         report.tracking_location.starts_with(&base),
@@ -121,7 +122,21 @@ fn training_logs_to_a_real_mlflow_server() {
         assert!(metrics.contains(&key), "{key} not in {metrics:?}");
     }
     let params = run["data"]["params"].as_array().expect("params");
-    assert!(params.iter().any(|p| p["key"] == "model.architecture"));
+    let param = |key: &str| {
+        params
+            .iter()
+            .find(|p| p["key"] == key)
+            .and_then(|p| p["value"].as_str())
+            .map(str::to_owned)
+    };
+    assert!(param("model.architecture").is_some());
+    // The dataset's metadata: simulator version, simulation seed, objects per class.
+    assert_eq!(
+        param("dataset.simulator_version").as_deref(),
+        Some(format!("\"{}\"", simulator::POPULATION_VERSION).as_str())
+    );
+    assert_eq!(param("dataset.simulation_seed").as_deref(), Some("21"));
+    assert!(param("n_objects.SNIa").is_some_and(|n| n != "0"));
     let run_id = run["info"]["run_id"].as_str().expect("run id");
     let history = get(&format!(
         "{base}/api/2.0/mlflow/metrics/get-history?run_id={run_id}&metric_key=train_loss"

@@ -77,6 +77,17 @@ fn trains_saves_and_reloads_to_identical_outputs() {
         .expect("entry")
         .path();
     assert!(run_dir.join("params.json").is_file());
+    // The dataset's metadata: objects per class.
+    let params: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run_dir.join("params.json")).expect("params"),
+    )
+    .expect("params JSON");
+    for class in ["SNIa", "Periodic-Other"] {
+        let index = classifier_core::taxonomy::class_index(class).expect("class");
+        let count = data.iter().filter(|c| c.label == index).count();
+        assert!(count > 0);
+        assert_eq!(params[format!("n_objects.{class}")], count.to_string());
+    }
     assert!(run_dir.join("metrics.jsonl").is_file());
     assert!(run_dir.join("artifacts/model/model.bpk").is_file());
     assert_eq!(

@@ -15,6 +15,10 @@ pub mod survey;
 use alert_model::{Band, Survey};
 use rand::SeedableRng;
 
+/// Version of the simulated populations, logged with every training run: bumped whenever a prior
+/// or a physical model changes what the simulator draws (2: nearby, bright supernovae).
+pub const POPULATION_VERSION: &str = "2";
+
 pub use alerts::alerts_for;
 pub use class::{Class, TopLevel, UnknownClass};
 pub use output::{

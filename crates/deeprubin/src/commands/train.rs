@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use classifier_core::data;
 use classifier_core::model::Architecture;
-use classifier_core::train::{TrainConfig, attach_outlier_network, train};
+use classifier_core::train::{DatasetInfo, TrainConfig, attach_outlier_network, train};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ArchitectureArg {
@@ -84,9 +84,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     "labels outside the taxonomy skipped"
                 );
             }
+            config.dataset = DatasetInfo {
+                source: lc.display().to_string(),
+                ..DatasetInfo::default()
+            };
             known
         }
-        _ => data::simulated(&data::simulation(args.seed, args.objects_per_class)),
+        _ => {
+            let simulation = data::simulation(args.seed, args.objects_per_class);
+            config.dataset = DatasetInfo::simulated(&simulation);
+            data::simulated(&simulation)
+        }
     };
     tracing::info!(objects = dataset.len(), out = %args.out.display(), "training");
     let report = train(&config, &dataset, &args.out, &device)?;

@@ -179,6 +179,27 @@ pub(crate) fn sample_redshift(
     (z_max * u.cbrt()).max(0.002)
 }
 
+/// Supernova redshifts: a mixture of the volume-limited sample above and nearby, bright events that
+/// spectroscopic follow-up favours (ZTF Bright Transient Survey, m_peak < 18.5–19: Fremling et al.
+/// 2020, ApJ 895, 32; Perley et al. 2020, ApJ 904, 35), so labelled SNe can be bright.
+fn sample_sn_redshift(ctx: &Context, abs_peak: f64, z_cap: f64, rng: &mut SimRng) -> f64 {
+    let at_peak_mag = |m: f64| {
+        redshift_for_distance_modulus_fast(m - abs_peak)
+            .min(z_cap)
+            .max(0.002)
+    };
+    let u: f64 = uniform(rng, 0.0, 1.0);
+    match ctx.survey {
+        alert_model::Survey::Ztf if u < 0.3 => {
+            let z_max = at_peak_mag(uniform(rng, 18.0, 19.0));
+            (z_max * uniform(rng, 0.0, 1.0).cbrt()).max(0.002)
+        }
+        alert_model::Survey::Ztf if u < 0.5 => at_peak_mag(uniform(rng, 12.5, 17.0)),
+        alert_model::Survey::Lsst if u < 0.2 => at_peak_mag(uniform(rng, 17.0, 21.0)),
+        _ => sample_redshift(ctx, abs_peak, z_cap, rng),
+    }
+}
+
 /// Observer-frame peak time for a window: anywhere from shortly before the window to its end.
 pub(crate) fn sample_peak_time(ctx: &Context, pre_days: f64, rng: &mut SimRng) -> f64 {
     uniform(rng, ctx.t_start - pre_days, ctx.t_end)
@@ -196,7 +217,7 @@ pub(crate) fn sample(class: Class, ctx: &Context, rng: &mut SimRng) -> Transient
         alert_model::Survey::Ztf => z_cap.min(0.4),
         alert_model::Survey::Lsst => z_cap,
     };
-    let z = sample_redshift(ctx, abs_peak, z_cap, rng);
+    let z = sample_sn_redshift(ctx, abs_peak, z_cap, rng);
     let pre = 30.0 * (1.0 + z);
     let t_peak = sample_peak_time(ctx, pre, rng);
     TransientModel::new(shape, colour, abs_peak, z, t_peak)
