@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use alert_model::Survey;
+use classifier_core::ClassPriors;
 use classifier_core::data::{self, NamedCurve};
 use classifier_core::evaluate::{self, EvaluationReport};
 use classifier_core::train::{DatasetInfo, TrainConfig, train};
@@ -101,7 +102,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let curves: Vec<NamedCurve> =
             data::simulated_named(&sim(test_seed, test_n, truncate, true));
         let t = Instant::now();
-        let r = evaluate::evaluate(&classifier, &curves, config.mc_samples);
+        let r = evaluate::evaluate(
+            &classifier,
+            &curves,
+            config.mc_samples,
+            ClassPriors::Balanced,
+        );
         eprintln!(
             "{name}: {} curves in {:.1}s",
             curves.len(),
@@ -118,7 +124,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for days in [8.0, 16.0, 30.0] {
         let curves = data::alert_views_after(&base, days);
         let name = format!("alert_{days:.0}d");
-        let r = evaluate::evaluate(&classifier, &curves, config.mc_samples);
+        let r = evaluate::evaluate(
+            &classifier,
+            &curves,
+            config.mc_samples,
+            ClassPriors::Balanced,
+        );
         evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
         rows.push(line(&name, &r));
         reports.insert(name, serde_json::to_value(&r)?);

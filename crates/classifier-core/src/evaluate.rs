@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::NamedCurve;
 use crate::inference::{Classifier, Prediction};
 use crate::metrics::{ClassScores, Confusion, expected_calibration_error, roc_auc};
+use crate::priors::ClassPriors;
 use crate::taxonomy::{CLASS_NAMES, N_CLASSES, N_TOP, TopLevel, class_index, top_level_of};
 
 /// Bins of the expected calibration error.
@@ -46,24 +47,33 @@ pub struct EvaluationReport {
     pub unknown_labels: BTreeMap<String, usize>,
     pub confusion: Confusion,
     pub mc_samples: usize,
+    /// Class priors of the predictions (reports written before they existed: balanced).
+    #[serde(default = "balanced")]
+    pub priors: ClassPriors,
 }
 
-/// Classifies `curves` and scores the predictions against their labels.
+fn balanced() -> ClassPriors {
+    ClassPriors::Balanced
+}
+
+/// Classifies `curves` under `priors` and scores the predictions against their labels.
 pub fn evaluate(
     classifier: &Classifier,
     curves: &[NamedCurve],
     mc_samples: usize,
+    priors: ClassPriors,
 ) -> EvaluationReport {
     let lcs: Vec<_> = curves.iter().map(|c| c.curve.clone()).collect();
-    let predictions = classifier.classify(&lcs, mc_samples);
-    score(curves, &predictions, mc_samples)
+    let predictions = classifier.classify_with_priors(&lcs, mc_samples, priors);
+    score(curves, &predictions, mc_samples, priors)
 }
 
-/// Scores precomputed predictions (same order as `curves`).
+/// Scores precomputed predictions (same order as `curves`), made under `priors`.
 pub fn score(
     curves: &[NamedCurve],
     predictions: &[Prediction],
     mc_samples: usize,
+    priors: ClassPriors,
 ) -> EvaluationReport {
     let mut confusion = Confusion::new(N_CLASSES);
     let mut top_conf = Confusion::new(N_TOP);
@@ -122,6 +132,7 @@ pub fn score(
         unknown_labels: unknown,
         confusion,
         mc_samples,
+        priors,
     }
 }
 

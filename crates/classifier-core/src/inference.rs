@@ -16,6 +16,7 @@ use crate::features::{FeatureConfig, Features, Standardizer};
 use crate::lightcurve::LightCurve;
 use crate::model::{LightCurveNet, ModelConfig, ModelInput};
 use crate::outlier_energy::{OUTLIER_WEIGHTS_FILE, OutlierEnergy, energy};
+use crate::priors::ClassPriors;
 use crate::taxonomy::{CLASS_NAMES, N_CLASSES, N_TOP, TopLevel, top_level_probabilities};
 
 /// File names inside a model directory.
@@ -67,7 +68,8 @@ pub struct Prediction {
     /// Most probable class name.
     pub class: String,
     pub class_index: usize,
-    /// Calibrated probabilities of the 15 classes (sum 1), in [`CLASS_NAMES`] order.
+    /// Calibrated probabilities of the 15 classes (sum 1), in [`CLASS_NAMES`] order, under the
+    /// class priors asked for ([`ClassPriors`]).
     pub probabilities: Vec<f32>,
     /// Transient, Stochastic, Periodic: sums of the class probabilities.
     pub top_level: [f32; N_TOP],
@@ -256,11 +258,22 @@ impl Classifier {
     }
 
     /// Classifies curves, `BATCH_SIZE` per forward pass; `mc_samples` ≥ 2 averages that many
-    /// dropout samples, 0 or 1 runs the deterministic network only.
+    /// dropout samples, 0 or 1 runs the deterministic network only. The probabilities are for a
+    /// real alert stream ([`ClassPriors::Survey`]).
     pub fn classify(&self, curves: &[LightCurve], mc_samples: usize) -> Vec<Prediction> {
+        self.classify_with_priors(curves, mc_samples, ClassPriors::Survey)
+    }
+
+    /// [`Classifier::classify`] with the given class priors.
+    pub fn classify_with_priors(
+        &self,
+        curves: &[LightCurve],
+        mc_samples: usize,
+        priors: ClassPriors,
+    ) -> Vec<Prediction> {
         let features = self.featurize(curves);
         let ids: Vec<&str> = curves.iter().map(|c| c.object_id.as_str()).collect();
-        self.classify_features(&features, &ids, mc_samples)
+        self.classify_features_with_priors(&features, &ids, mc_samples, priors)
     }
 
     /// [`Classifier::classify`] on precomputed features.
@@ -269,6 +282,17 @@ impl Classifier {
         features: &[Features],
         ids: &[&str],
         mc_samples: usize,
+    ) -> Vec<Prediction> {
+        self.classify_features_with_priors(features, ids, mc_samples, ClassPriors::Survey)
+    }
+
+    /// [`Classifier::classify_with_priors`] on precomputed features.
+    pub fn classify_features_with_priors(
+        &self,
+        features: &[Features],
+        ids: &[&str],
+        mc_samples: usize,
+        priors: ClassPriors,
     ) -> Vec<Prediction> {
         let mut out: Vec<Option<Prediction>> = vec![None; features.len()];
         // Forward passes over curves of similar length, so little of each batch is padding.
@@ -314,7 +338,10 @@ impl Classifier {
                 }
             }
             for i in 0..n {
-                let p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
+                let mut p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
+                // The anomaly score was fitted on the network's own uncertainty.
+                let network_uncertainty = normalized_entropy(&p);
+                priors.apply(&mut p);
                 let class_index = argmax(&p);
                 let top = top_level_probabilities(&p);
                 let uncertainty = normalized_entropy(&p);
@@ -331,7 +358,7 @@ impl Classifier {
                     uncertainty,
                     anomaly_score: self.anomaly_score(
                         e,
-                        uncertainty,
+                        network_uncertainty,
                         energies.as_ref().and_then(|v| v.get(i).copied()),
                         chunk[i].n_tokens,
                     ),

@@ -24,9 +24,11 @@ pub mod model;
 pub mod outlier_energy;
 pub mod outliers;
 pub mod plot;
+pub mod priors;
 pub mod tracking;
 
 pub use inference::{Classifier, ModelError, Prediction, default_device, device_by_name};
+pub use priors::ClassPriors;
 pub mod evaluate;
 pub mod throughput;
 pub mod train;

@@ -27,6 +27,7 @@ use crate::lightcurve::LightCurve;
 use crate::metrics::Confusion;
 use crate::model::{LightCurveNet, ModelConfig};
 use crate::outliers::outlier_views;
+use crate::priors::ClassPriors;
 use crate::taxonomy::{CLASS_NAMES, N_CLASSES, top_level_of};
 use crate::tracking::{self, Tracker, TrackingError};
 
@@ -570,8 +571,14 @@ fn run(
         .iter()
         .map(|c| c.curve.object_id.as_str())
         .collect();
-    let preds = classifier.classify_features(&val_data.features, &ids, 0);
-    let validation = evaluate::score(&val_named, &preds, 0);
+    // Balanced priors: the validation views hold every class alike.
+    let preds = classifier.classify_features_with_priors(
+        &val_data.features,
+        &ids,
+        0,
+        ClassPriors::Balanced,
+    );
+    let validation = evaluate::score(&val_named, &preds, 0, ClassPriors::Balanced);
     evaluate::write_report(&validation, out_dir, "validation_").map_err(|message| {
         TrainError::Output {
             path: out_dir.to_path_buf(),

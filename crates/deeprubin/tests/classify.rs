@@ -138,3 +138,52 @@ fn classify_names_a_missing_file_and_a_bad_row() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn survey_priors_reweight_supernova_types_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = write_curves(dir.path());
+    let run = |priors: Option<&str>| {
+        let mut cmd = deeprubin(dir.path());
+        cmd.args(["classify", "--mc-samples", "0"]);
+        if let Some(priors) = priors {
+            cmd.args(["--priors", priors]);
+        }
+        predictions(&cmd.arg(&csv).output().expect("run deeprubin"))
+    };
+    let survey = run(None);
+    assert_eq!(run(Some("survey")), survey, "survey is the default");
+    let balanced = run(Some("balanced"));
+    for (s, b) in survey.iter().zip(&balanced) {
+        let (ps, pb) = (
+            named_numbers(&s["probabilities"]),
+            named_numbers(&b["probabilities"]),
+        );
+        // The top level and every non-supernova class are the network's.
+        for (level, p) in named_numbers(&s["top_level"]) {
+            assert!(
+                (p - named_numbers(&b["top_level"])[&level]).abs() < 1e-5,
+                "{s} {b}"
+            );
+        }
+        for class in ["QSO", "AGN", "E", "RRL", "LPV", "CV/Nova"] {
+            assert!((ps[class] - pb[class]).abs() < 1e-6, "{class}: {s} {b}");
+        }
+        // SNIa : SLSN odds grow by the rate ratio 0.72 / 0.02 = 36.
+        let odds = |p: &BTreeMap<String, f64>| p["SNIa"] / p["SLSN"];
+        let ratio = odds(&ps) / odds(&pb);
+        assert!((ratio - 36.0).abs() < 0.05 * 36.0, "ratio {ratio}: {s} {b}");
+    }
+
+    let bad = deeprubin(dir.path())
+        .args(["classify", "--priors", "flat"])
+        .arg(&csv)
+        .output()
+        .expect("run deeprubin");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("survey or balanced"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

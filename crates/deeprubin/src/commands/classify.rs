@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use alert_model::Survey;
 use anyhow::Context;
 use clap::Args;
-use classifier_core::Classifier;
+use classifier_core::{ClassPriors, Classifier};
 use stream_consumer::classify::resolve_model_dir;
 
 #[derive(Debug, Args)]
@@ -35,6 +35,10 @@ pub struct ClassifyArgs {
     /// MC-dropout samples (0: deterministic).
     #[arg(long, default_value_t = 10)]
     pub mc_samples: usize,
+    /// Class priors: `survey` (supernova types at the rates of a magnitude-limited survey, for
+    /// real alerts) or `balanced` (equal classes, as the model was trained).
+    #[arg(long, default_value_t = ClassPriors::Survey)]
+    pub priors: ClassPriors,
     #[arg(long, default_value = "default")]
     pub device: String,
 }
@@ -66,7 +70,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         eprintln!("warning: {}: {summary}", path.display());
     }
     let curves = parsed.curves;
-    let predictions = classifier.classify(&curves, args.mc_samples);
+    let predictions = classifier.classify_with_priors(&curves, args.mc_samples, args.priors);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for p in &predictions {
         // Probabilities by name, as in the stream's events and `fetch --classify`.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use classifier_core::{Classifier, data, evaluate};
+use classifier_core::{ClassPriors, Classifier, data, evaluate};
 use stream_consumer::classify::resolve_model_dir;
 
 #[derive(Debug, Args)]
@@ -31,6 +31,10 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
     #[arg(long, default_value_t = 10)]
     pub mc_samples: usize,
+    /// Class priors (`survey` or `balanced`; see `classify`). Default: balanced for the simulated
+    /// test set (equal objects per class), survey for CSV light curves (real alerts).
+    #[arg(long)]
+    pub priors: Option<ClassPriors>,
     #[arg(long, default_value = "default")]
     pub device: String,
 }
@@ -41,15 +45,16 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let model = resolve_model_dir(args.model.as_deref())?;
     let classifier = Classifier::load(&model, &device)
         .with_context(|| format!("loading the model in {}", model.display()))?;
-    let curves = match (&args.lightcurves, &args.labels) {
-        (Some(lc), Some(labels)) => data::load_csv(lc, labels)?,
+    let (curves, default_priors) = match (&args.lightcurves, &args.labels) {
+        (Some(lc), Some(labels)) => (data::load_csv(lc, labels)?, ClassPriors::Survey),
         _ => {
             let mut sim = data::simulation(args.seed, args.objects_per_class).with_anomalies();
             sim.truncate_days = args.truncate_days;
-            data::simulated_named(&sim)
+            (data::simulated_named(&sim), ClassPriors::Balanced)
         }
     };
-    let report = evaluate::evaluate(&classifier, &curves, args.mc_samples);
+    let priors = args.priors.unwrap_or(default_priors);
+    let report = evaluate::evaluate(&classifier, &curves, args.mc_samples, priors);
     for (label, n) in &report.unknown_labels {
         eprintln!(
             "label {label:?} is not in the taxonomy: {n} objects skipped (used as anomalies)"
@@ -66,6 +71,7 @@ pub fn run(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             "top_level_accuracy": report.top_level.accuracy,
             "ece": report.ece,
             "anomaly_auroc": report.anomaly_auroc,
+            "priors": priors,
             "out": args.out,
         })
     );
