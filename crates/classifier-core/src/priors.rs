@@ -9,12 +9,13 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::taxonomy::{N_CLASSES, TopLevel, top_level_of};
+use crate::taxonomy::N_CLASSES;
 
 /// Approximate fractions of SNIa, SNIbc, SNII and SLSN among spectroscopically classified supernovae
 /// of a magnitude-limited survey (ZTF Bright Transient Survey, m < 18.5: Perley et al. 2020, ApJ 904,
 /// 35; IIb and IIn counted as SNII). ALeRCE's labelled set has the same mix (1272 / 94 / 328 / 24:
 /// Sánchez-Sáez et al. 2021, AJ 161, 141).
+/// In taxonomy order: the transient group is classes 0–3 (`taxonomy::top_level_of`).
 pub const SUPERNOVA_RATES: [f32; 4] = [0.72, 0.05, 0.21, 0.02];
 
 /// Which class frequencies the reported probabilities assume.
@@ -37,23 +38,24 @@ impl ClassPriors {
         if self == ClassPriors::Balanced || probabilities.len() != N_CLASSES {
             return;
         }
-        let transients: Vec<usize> = (0..N_CLASSES)
-            .filter(|&i| top_level_of(i) == TopLevel::Transient)
-            .collect();
-        let total: f32 = transients.iter().map(|&i| probabilities[i]).sum();
-        // Training prior within the group: uniform, 1/4 each.
-        let uniform = 1.0 / transients.len() as f32;
-        let weighted: Vec<f32> = transients
-            .iter()
+        // Training prior within the group: uniform over the four supernova types.
+        let uniform = 1.0 / SUPERNOVA_RATES.len() as f32;
+        let supernovae = &mut probabilities[..SUPERNOVA_RATES.len()];
+        let total: f32 = supernovae.iter().sum();
+        let mut weighted = [0.0f32; 4];
+        for ((w, p), rate) in weighted
+            .iter_mut()
+            .zip(supernovae.iter())
             .zip(SUPERNOVA_RATES)
-            .map(|(&i, rate)| probabilities[i] * rate / uniform)
-            .collect();
+        {
+            *w = p * rate / uniform;
+        }
         let norm: f32 = weighted.iter().sum();
         if !(norm > 0.0 && norm.is_finite()) {
             return;
         }
-        for (&i, w) in transients.iter().zip(weighted) {
-            probabilities[i] = w / norm * total;
+        for (p, w) in supernovae.iter_mut().zip(weighted) {
+            *p = w / norm * total;
         }
     }
 }
@@ -82,7 +84,7 @@ impl FromStr for ClassPriors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::taxonomy::top_level_probabilities;
+    use crate::taxonomy::{TopLevel, top_level_of, top_level_probabilities};
 
     fn sample() -> Vec<f32> {
         // SLSN favoured 4:1 over SNIa by the network; some stochastic and periodic mass.
@@ -92,6 +94,15 @@ mod tests {
         p[4] = 0.3;
         p[12] = 0.2;
         p
+    }
+
+    #[test]
+    fn the_rates_cover_exactly_the_transient_group() {
+        let transients: Vec<usize> = (0..N_CLASSES)
+            .filter(|&i| top_level_of(i) == TopLevel::Transient)
+            .collect();
+        assert_eq!(transients, (0..SUPERNOVA_RATES.len()).collect::<Vec<_>>());
+        assert!((SUPERNOVA_RATES.iter().sum::<f32>() - 1.0).abs() < 1e-6);
     }
 
     #[test]
