@@ -237,24 +237,25 @@ fn uniform_cross_entropy(logits: Tensor<2>) -> Tensor<1> {
     log_softmax(logits, 1).mean().neg()
 }
 
-/// Objects per taxonomy class, in [`CLASS_NAMES`] order.
-fn class_counts(dataset: &[LabelledCurve]) -> Vec<usize> {
-    let mut counts = vec![0usize; N_CLASSES];
-    for c in dataset {
-        if let Some(n) = counts.get_mut(c.label) {
+/// How many of `labels` fall in each of `k` classes (labels ≥ k are not counted).
+fn label_counts(labels: impl IntoIterator<Item = usize>, k: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; k];
+    for label in labels {
+        if let Some(n) = counts.get_mut(label) {
             *n += 1;
         }
     }
     counts
 }
 
+/// Objects per taxonomy class, in [`CLASS_NAMES`] order.
+fn class_counts(dataset: &[LabelledCurve]) -> Vec<usize> {
+    label_counts(dataset.iter().map(|c| c.label), N_CLASSES)
+}
+
+/// Inverse-frequency weights n / (present classes · count), 0 for absent classes.
 fn class_weights(labels: &[usize], k: usize) -> Vec<f32> {
-    let mut counts = vec![0usize; k];
-    for &l in labels {
-        if l < k {
-            counts[l] += 1;
-        }
-    }
+    let counts = label_counts(labels.iter().copied(), k);
     let n = labels.len() as f32;
     let present = counts.iter().filter(|c| **c > 0).count().max(1) as f32;
     counts
@@ -843,5 +844,23 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
             }
         }
         other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_weights_balance_the_present_classes() {
+        // Two present classes of three (label 7 is out of range): each carries half the weight.
+        let weights = class_weights(&[0, 0, 1, 7], 3);
+        assert_eq!(weights.len(), 3);
+        let counted = [2.0f32, 1.0];
+        let total: f32 = weights[..2].iter().zip(counted).map(|(w, c)| w * c).sum();
+        assert!((weights[0] * 2.0 - weights[1]).abs() < 1e-6, "{weights:?}");
+        assert!((total - 4.0).abs() < 1e-5, "{weights:?}");
+        assert_eq!(weights[2], 0.0);
+        assert_eq!(label_counts([0, 2, 2, 5], 3), vec![1, 0, 2]);
     }
 }

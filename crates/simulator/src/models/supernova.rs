@@ -165,8 +165,16 @@ impl TransientModel {
     }
 }
 
-/// A redshift for a transient of peak absolute magnitude `abs_peak`, volume-weighted (p(z) ∝ z²,
-/// Euclidean) up to the distance where its peak reaches the survey's limit.
+/// Nearest redshift drawn (≈ 9 Mpc): keeps the distance modulus finite.
+const MIN_REDSHIFT: f64 = 0.002;
+
+/// A redshift uniform in (Euclidean) volume below `z_max`: p(z) ∝ z², so z = z_max·u^(1/3).
+fn volume_weighted(z_max: f64, rng: &mut SimRng) -> f64 {
+    (z_max * uniform(rng, 0.0, 1.0).cbrt()).max(MIN_REDSHIFT)
+}
+
+/// A redshift for a transient of peak absolute magnitude `abs_peak`, volume-weighted up to the
+/// distance where its peak reaches the survey's limit.
 pub(crate) fn sample_redshift(
     ctx: &Context,
     abs_peak: f64,
@@ -175,8 +183,7 @@ pub(crate) fn sample_redshift(
 ) -> f64 {
     let limit = ctx.transient_limit(rng);
     let z_max = redshift_for_distance_modulus_fast(limit - abs_peak).min(z_max_cap);
-    let u: f64 = uniform(rng, 0.0, 1.0);
-    (z_max * u.cbrt()).max(0.002)
+    volume_weighted(z_max, rng)
 }
 
 /// Supernova redshifts: a mixture of the volume-limited sample above and nearby, bright events that
@@ -186,13 +193,12 @@ fn sample_sn_redshift(ctx: &Context, abs_peak: f64, z_cap: f64, rng: &mut SimRng
     let at_peak_mag = |m: f64| {
         redshift_for_distance_modulus_fast(m - abs_peak)
             .min(z_cap)
-            .max(0.002)
+            .max(MIN_REDSHIFT)
     };
     let u: f64 = uniform(rng, 0.0, 1.0);
     match ctx.survey {
         alert_model::Survey::Ztf if u < 0.3 => {
-            let z_max = at_peak_mag(uniform(rng, 18.0, 19.0));
-            (z_max * uniform(rng, 0.0, 1.0).cbrt()).max(0.002)
+            volume_weighted(at_peak_mag(uniform(rng, 18.0, 19.0)), rng)
         }
         alert_model::Survey::Ztf if u < 0.5 => at_peak_mag(uniform(rng, 12.5, 17.0)),
         alert_model::Survey::Lsst if u < 0.2 => at_peak_mag(uniform(rng, 17.0, 21.0)),
