@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::module::Module;
 use burn::prelude::*;
@@ -24,6 +25,8 @@ pub const WEIGHTS_FILE: &str = "model.bpk";
 pub const META_FILE: &str = "classifier.json";
 /// Curves per forward pass.
 pub const BATCH_SIZE: usize = 256;
+/// Curves a worker thread gets at least: below that, a second thread costs more than it saves.
+const MIN_CURVES_PER_WORKER: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -286,7 +289,9 @@ impl Classifier {
         self.classify_features_with_priors(features, ids, mc_samples, ClassPriors::Survey)
     }
 
-    /// [`Classifier::classify_with_priors`] on precomputed features.
+    /// [`Classifier::classify_with_priors`] on precomputed features. Batches of curves of similar
+    /// length (little padding) are spread over the CPU's cores: Burn's CPU backend runs each
+    /// forward pass on one thread.
     pub fn classify_features_with_priors(
         &self,
         features: &[Features],
@@ -294,60 +299,110 @@ impl Classifier {
         mc_samples: usize,
         priors: ClassPriors,
     ) -> Vec<Prediction> {
-        let mut out: Vec<Option<Prediction>> = vec![None; features.len()];
-        // Forward passes over curves of similar length, so little of each batch is padding.
         let mut order: Vec<usize> = (0..features.len()).collect();
         order.sort_by_key(|&i| features[i].n_tokens);
+        let workers = self.inference_workers(features.len());
+        // Batches of up to BATCH_SIZE (a larger batch costs less per curve), smaller only when
+        // there are too few curves to give every worker one.
+        let batch_size = BATCH_SIZE.min(features.len().div_ceil(workers)).max(1);
+        let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
+        // Each worker takes the next batch not yet taken until none are left.
+        let next = AtomicUsize::new(0);
+        let work = || -> Vec<(usize, Prediction)> {
+            let mut done = Vec::new();
+            while let Some(positions) = batches.get(next.fetch_add(1, Ordering::Relaxed)) {
+                done.extend(self.predict_batch(positions, features, ids, mc_samples, priors));
+            }
+            done
+        };
+        let predictions: Vec<(usize, Prediction)> = if workers <= 1 {
+            work()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut out: Vec<Option<Prediction>> = vec![None; features.len()];
+        for (index, prediction) in predictions {
+            out[index] = Some(prediction);
+        }
+        out.into_iter().flatten().collect()
+    }
+
+    /// Threads for `n` curves: one per core on a CPU device, where each forward pass runs on one
+    /// thread, with at least [`MIN_CURVES_PER_WORKER`] curves each; one on an accelerator.
+    fn inference_workers(&self, n: usize) -> usize {
+        if !runs_on_one_cpu_thread(&self.device) {
+            return 1;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        cores.min(n / MIN_CURVES_PER_WORKER).max(1)
+    }
+
+    /// Predictions for the curves at `positions` of `features`, as (position, prediction).
+    fn predict_batch(
+        &self,
+        positions: &[usize],
+        features: &[Features],
+        ids: &[&str],
+        mc_samples: usize,
+        priors: ClassPriors,
+    ) -> Vec<(usize, Prediction)> {
         let t = self.meta.temperature;
         let d_emb = self.meta.model.d_embedding;
-        for positions in order.chunks(BATCH_SIZE) {
-            let chunk: Vec<&Features> = positions.iter().map(|&i| &features[i]).collect();
-            let chunk = chunk.as_slice();
-            let input = make_batch(
-                chunk,
-                &self.meta.standardizer,
-                self.meta.model.grid_len,
-                &self.device,
-            );
-            let seq = self.net.encode(&input);
-            let det = self.net.head(seq.clone(), &input, false);
-            let logits = to_vec(det.logits);
-            let emb = to_vec(det.embedding);
-            let n = chunk.len();
-            let energies = self.outlier_energies(chunk, &input);
-            let mut probs = vec![0f32; n * N_CLASSES];
-            if mc_samples >= 2 {
-                let mut p = [0f32; N_CLASSES];
-                for _ in 0..mc_samples {
-                    let sample = to_vec(self.net.head(seq.clone(), &input, true).logits);
-                    for i in 0..n {
-                        softmax_into(&sample[i * N_CLASSES..(i + 1) * N_CLASSES], t, &mut p);
-                        for (acc, v) in probs[i * N_CLASSES..(i + 1) * N_CLASSES].iter_mut().zip(&p)
-                        {
-                            *acc += v / mc_samples as f32;
-                        }
+        let mut out = Vec::with_capacity(positions.len());
+        let chunk: Vec<&Features> = positions.iter().map(|&i| &features[i]).collect();
+        let chunk = chunk.as_slice();
+        let input = make_batch(
+            chunk,
+            &self.meta.standardizer,
+            self.meta.model.grid_len,
+            &self.device,
+        );
+        let seq = self.net.encode(&input);
+        let det = self.net.head(seq.clone(), &input, false);
+        let logits = to_vec(det.logits);
+        let emb = to_vec(det.embedding);
+        let n = chunk.len();
+        let energies = self.outlier_energies(chunk, &input);
+        let mut probs = vec![0f32; n * N_CLASSES];
+        if mc_samples >= 2 {
+            let mut p = [0f32; N_CLASSES];
+            for _ in 0..mc_samples {
+                let sample = to_vec(self.net.head(seq.clone(), &input, true).logits);
+                for i in 0..n {
+                    softmax_into(&sample[i * N_CLASSES..(i + 1) * N_CLASSES], t, &mut p);
+                    for (acc, v) in probs[i * N_CLASSES..(i + 1) * N_CLASSES].iter_mut().zip(&p) {
+                        *acc += v / mc_samples as f32;
                     }
                 }
-            } else {
-                for i in 0..n {
-                    softmax_into(
-                        &logits[i * N_CLASSES..(i + 1) * N_CLASSES],
-                        t,
-                        &mut probs[i * N_CLASSES..(i + 1) * N_CLASSES],
-                    );
-                }
             }
+        } else {
             for i in 0..n {
-                let mut p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
-                // The anomaly score was fitted on the network's own uncertainty.
-                let network_uncertainty = normalized_entropy(&p);
-                priors.apply(&mut p);
-                let class_index = argmax(&p);
-                let top = top_level_probabilities(&p);
-                let uncertainty = normalized_entropy(&p);
-                let e = &emb[i * d_emb..(i + 1) * d_emb];
-                let global_index = positions[i];
-                out[global_index] = Some(Prediction {
+                softmax_into(
+                    &logits[i * N_CLASSES..(i + 1) * N_CLASSES],
+                    t,
+                    &mut probs[i * N_CLASSES..(i + 1) * N_CLASSES],
+                );
+            }
+        }
+        for i in 0..n {
+            let mut p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
+            // The anomaly score was fitted on the network's own uncertainty.
+            let network_uncertainty = normalized_entropy(&p);
+            priors.apply(&mut p);
+            let class_index = argmax(&p);
+            let top = top_level_probabilities(&p);
+            let uncertainty = normalized_entropy(&p);
+            let e = &emb[i * d_emb..(i + 1) * d_emb];
+            let global_index = positions[i];
+            out.push((
+                global_index,
+                Prediction {
                     object_id: ids
                         .get(global_index)
                         .map_or_else(String::new, |s| s.to_string()),
@@ -363,10 +418,10 @@ impl Classifier {
                         chunk[i].n_tokens,
                     ),
                     probabilities: p,
-                });
-            }
+                },
+            ));
         }
-        out.into_iter().flatten().collect()
+        out
     }
 
     /// Energies of the outlier-exposed network on a batch, when the model has one; `input` is the
@@ -468,6 +523,22 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .unwrap_or_default()
+}
+
+/// Whether `device` runs each forward pass on one CPU thread (Burn's `flex` without its `rayon`
+/// feature, `ndarray`), so batches can go to separate cores.
+fn runs_on_one_cpu_thread(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if *device == Device::flex() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    if *device == Device::ndarray() {
+        return true;
+    }
+    let _ = device;
+    false
 }
 
 /// The device inference and training use by default: CUDA with the `cuda` feature, else the

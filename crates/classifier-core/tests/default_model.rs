@@ -43,3 +43,34 @@ fn default_model_classifies_simulated_curves() {
         predictions.len()
     );
 }
+
+#[test]
+fn batched_and_parallel_predictions_match_one_curve_at_a_time() {
+    let dir = model_dir();
+    if !dir.join("classifier.json").is_file() {
+        eprintln!("skipping: no shipped model at {}", dir.display());
+        return;
+    }
+    let classifier = Classifier::load(&dir, &default_device()).expect("default model loads");
+    let mut config = simulator::SimulationConfig::with_seed(7);
+    config.surveys = vec![Survey::Ztf, Survey::Lsst];
+    config.objects_per_class = 3;
+    config.min_detections = 2;
+    let curves: Vec<LightCurve> = simulator::simulate(&config)
+        .iter()
+        .map(LightCurve::from_simulated)
+        .collect();
+    // 90 curves of mixed lengths: sorted into batches and, on a multi-core CPU, spread over
+    // threads; the predictions must come back in input order and equal single-curve passes.
+    let together = classifier.classify(&curves, 0);
+    assert_eq!(together.len(), curves.len());
+    for (curve, batched) in curves.iter().zip(&together) {
+        let alone = classifier.classify(std::slice::from_ref(curve), 0);
+        assert_eq!(batched.object_id, curve.object_id);
+        assert_eq!(alone[0].class, batched.class, "{}", curve.object_id);
+        for (a, b) in alone[0].probabilities.iter().zip(&batched.probabilities) {
+            assert!((a - b).abs() < 1e-4, "{}: {a} vs {b}", curve.object_id);
+        }
+        assert!((alone[0].anomaly_score - batched.anomaly_score).abs() < 1e-4);
+    }
+}
