@@ -132,6 +132,8 @@ pub struct Classifier {
     pub outlier_net: Option<LightCurveNet>,
     pub meta: ModelMeta,
     pub device: Device,
+    /// Curves per forward pass at most ([`BATCH_SIZE`] unless set).
+    pub max_batch: usize,
 }
 
 fn read_meta(path: &Path) -> Result<ModelMeta, ModelError> {
@@ -206,6 +208,7 @@ impl Classifier {
             outlier_net,
             meta,
             device: device.clone(),
+            max_batch: BATCH_SIZE,
         })
     }
 
@@ -251,6 +254,7 @@ impl Classifier {
                 features,
             },
             device: device.clone(),
+            max_batch: BATCH_SIZE,
         }
     }
 
@@ -302,9 +306,9 @@ impl Classifier {
         let mut order: Vec<usize> = (0..features.len()).collect();
         order.sort_by_key(|&i| features[i].n_tokens);
         let workers = self.inference_workers(features.len());
-        // Batches of up to BATCH_SIZE (a larger batch costs less per curve), smaller only when
+        // Batches of up to `max_batch` (a larger batch costs less per curve), smaller only when
         // there are too few curves to give every worker one.
-        let batch_size = BATCH_SIZE.min(features.len().div_ceil(workers)).max(1);
+        let batch_size = self.max_batch.min(features.len().div_ceil(workers)).max(1);
         let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
         // Each worker takes the next batch not yet taken until none are left.
         let next = AtomicUsize::new(0);

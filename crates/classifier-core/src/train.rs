@@ -557,6 +557,7 @@ fn run(
             mc_samples: config.mc_samples,
         },
         device: device.clone(),
+        max_batch: crate::inference::BATCH_SIZE,
     };
     classifier.save(out_dir)?;
 

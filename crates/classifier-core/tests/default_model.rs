@@ -64,6 +64,15 @@ fn batched_and_parallel_predictions_match_one_curve_at_a_time() {
     // threads; the predictions must come back in input order and equal single-curve passes.
     let together = classifier.classify(&curves, 0);
     assert_eq!(together.len(), curves.len());
+    // Forward passes of at most 7 curves (13 batches over the workers) give the same.
+    let mut small_batches = classifier.clone();
+    small_batches.max_batch = 7;
+    for (small, batched) in small_batches.classify(&curves, 0).iter().zip(&together) {
+        assert_eq!(small.object_id, batched.object_id);
+        for (a, b) in small.probabilities.iter().zip(&batched.probabilities) {
+            assert!((a - b).abs() < 1e-4, "{}: {a} vs {b}", small.object_id);
+        }
+    }
     for (curve, batched) in curves.iter().zip(&together) {
         let alone = classifier.classify(std::slice::from_ref(curve), 0);
         assert_eq!(batched.object_id, curve.object_id);

@@ -119,19 +119,19 @@ impl ModelHandle {
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "default".into());
         let version = model_version(dir)?;
-        let classifier =
+        let mut classifier =
             Classifier::load(dir, &device).map_err(|e| ClassifyError::Load(e.to_string()))?;
+        classifier.max_batch = max_batch.max(1);
         let (tx, mut rx) = mpsc::channel::<Request>(4);
-        let max_batch = max_batch.max(1);
         std::thread::Builder::new()
             .name("deeprubin-inference".into())
             .spawn(move || {
                 while let Some(request) = rx.blocking_recv() {
-                    let mut out = Vec::with_capacity(request.curves.len());
-                    for chunk in request.curves.chunks(max_batch) {
-                        out.extend(classifier.classify(chunk, mc_samples));
-                    }
-                    let _ = request.reply.send(out);
+                    // The whole request at once: the classifier cuts it into forward passes of
+                    // at most `max_batch` curves and spreads them over the cores.
+                    let _ = request
+                        .reply
+                        .send(classifier.classify(&request.curves, mc_samples));
                 }
             })
             .map_err(|e| ClassifyError::Load(format!("starting the inference thread: {e}")))?;
