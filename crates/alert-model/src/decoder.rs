@@ -65,6 +65,36 @@ impl AlertDecoder {
 
     /// Every alert in an Avro container file.
     pub fn decode_container(&self, bytes: &[u8]) -> Result<Vec<Alert>, DecodeError> {
+        self.decode_container_with(bytes, |kind, datum| kind.alert(datum, self.validation))
+    }
+
+    /// Every alert in a container file with the string value of a top-level field that a broker
+    /// added when it re-distributed the alerts (e.g. Fink's `cdsxmatch`, the SIMBAD type of the
+    /// nearest catalogued source): `None` where the field is absent, null or not a string.
+    /// A Confluent-framed message carries only the survey's schema, so its annotation is `None`.
+    pub fn decode_annotated(
+        &self,
+        bytes: &[u8],
+        field: &str,
+    ) -> Result<Vec<(Alert, Option<String>)>, DecodeError> {
+        if !ContainerFile::is_container(bytes) {
+            return self.decode_wire(bytes).map(|a| vec![(a, None)]);
+        }
+        self.decode_container_with(bytes, |kind, datum| {
+            let annotation = datum
+                .field(field)
+                .and_then(Datum::as_str)
+                .map(str::to_owned);
+            Ok((kind.alert(datum, self.validation)?, annotation))
+        })
+    }
+
+    /// Decodes every record of a container file with `read`; an empty file is an error.
+    fn decode_container_with<T>(
+        &self,
+        bytes: &[u8],
+        mut read: impl FnMut(&PacketKind, &Datum<'_>) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
         let file = ContainerFile::parse(bytes)?;
         let schema = self.container_schemas.get_or_parse(file.schema_json)?;
         let kind = PacketKind::of(&schema, None)?;
@@ -74,7 +104,7 @@ impl AlertDecoder {
             let mut rest: &[u8] = &data;
             for _ in 0..count {
                 let (datum, used) = crate::avro::decode_datum(&schema, rest)?;
-                alerts.push(kind.alert(&datum, self.validation)?);
+                alerts.push(read(&kind, &datum)?);
                 rest = &rest[used..];
             }
             if !rest.is_empty() {

@@ -192,6 +192,37 @@ fn spark_rewritten_ztf_files_decode() {
 }
 
 #[test]
+fn fink_annotations_come_with_their_alerts() {
+    let Some(data) = shared_data() else { return };
+    let decoder = decoder(&data);
+    let files = avro_files(&data.join("ztf/spark_rewritten"));
+    let (mut annotated, mut total) = (0, 0);
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let plain = decoder.decode(&bytes).unwrap();
+        let with_field = decoder.decode_annotated(&bytes, "cdsxmatch").unwrap();
+        assert_eq!(plain.len(), with_field.len());
+        for (alert, (same, annotation)) in plain.iter().zip(&with_field) {
+            assert_eq!(alert.object_id, same.object_id, "{}", path.display());
+            assert_eq!(alert.source_id(), same.source_id());
+            assert_eq!(alert.n_detections(), same.n_detections());
+            total += 1;
+            annotated += usize::from(annotation.as_deref().is_some_and(|t| !t.is_empty()));
+        }
+        // A field the packets do not have is absent, not an error.
+        let missing = decoder.decode_annotated(&bytes, "no_such_field").unwrap();
+        assert!(missing.iter().all(|(_, a)| a.is_none()));
+    }
+    assert!(total >= 250 && annotated == total, "{annotated} of {total}");
+    // Native packets carry no broker columns.
+    let native = avro_files(&data.join("ztf/alerts")).remove(0);
+    let decoded = decoder
+        .decode_annotated(&std::fs::read(native).unwrap(), "cdsxmatch")
+        .unwrap();
+    assert!(decoded.iter().all(|(_, a)| a.is_none()));
+}
+
+#[test]
 fn rubin_wire_messages_decode_with_the_schema_directory() {
     let Some(data) = shared_data() else { return };
     let alerts = decode_all(&data, "lsst/wire");

@@ -10,6 +10,7 @@ pub mod gp;
 pub mod lightcurve;
 pub mod metrics;
 pub mod periodogram;
+pub mod simbad;
 pub mod taxonomy;
 
 pub use lightcurve::{LightCurve, Point};

@@ -1,6 +1,6 @@
 //! The classifier's input: a multi-band light curve in difference flux, independent of Burn.
 
-use alert_model::{Band, Survey};
+use alert_model::{Alert, Band, Survey};
 
 /// Detection threshold in |S/N| (ZTF and Rubin alert rule).
 pub const DETECTION_SNR: f64 = 5.0;
@@ -83,6 +83,43 @@ impl LightCurve {
         }
     }
 
+    /// The light curve an alert packet carries, as [`crate::data::alert_view`] simulates it: its
+    /// detections (each source id once) and, on Rubin, the forced photometry of epochs without a
+    /// detection in that band. ZTF forced photometry (`fp_hists`, schema 4) is left out, as the
+    /// ZTF alert views the classifier is trained on hold detections only.
+    pub fn from_alert(alert: &Alert) -> LightCurve {
+        let mut seen = std::collections::HashSet::new();
+        let mut points: Vec<Point> = alert
+            .detections()
+            .filter(|d| seen.insert(d.source_id))
+            .map(|d| Point {
+                mjd: d.mjd.0,
+                band: d.band,
+                flux_njy: d.flux.0,
+                flux_err_njy: d.flux_err.0,
+                detected: true,
+            })
+            .collect();
+        if alert.survey == Survey::Lsst {
+            let detected_epochs: std::collections::HashSet<(u64, Band)> =
+                points.iter().map(|p| (p.mjd.to_bits(), p.band)).collect();
+            points.extend(
+                alert
+                    .forced_photometry
+                    .iter()
+                    .filter(|f| !detected_epochs.contains(&(f.mjd.0.to_bits(), f.band)))
+                    .map(|f| Point {
+                        mjd: f.mjd.0,
+                        band: f.band,
+                        flux_njy: f.flux.0,
+                        flux_err_njy: f.flux_err.0,
+                        detected: (f.flux.0 / f.flux_err.0).abs() >= DETECTION_SNR,
+                    }),
+            );
+        }
+        LightCurve::new(alert.object_id.as_str(), alert.survey, points)
+    }
+
     /// A simulated object's observations (detections and forced photometry).
     pub fn from_simulated(object: &simulator::SimulatedObject) -> LightCurve {
         let points = object
@@ -97,5 +134,32 @@ impl LightCurve {
             })
             .collect();
         LightCurve::new(object.object_id.clone(), object.survey, points)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The curve read off an alert packet is the alert view training simulates for that epoch.
+    #[test]
+    fn an_alerts_light_curve_is_the_simulated_alert_view() {
+        let mut config = crate::data::simulation(3, 2);
+        config.classes = vec![simulator::Class::Rrl, simulator::Class::SnIa];
+        let mut compared = 0;
+        for object in simulator::simulate(&config) {
+            let full = LightCurve::from_simulated(&object);
+            for alert in simulator::alerts_for(&object).unwrap().iter().step_by(5) {
+                let from_packet = LightCurve::from_alert(alert);
+                let simulated = crate::data::alert_view(&full, alert.candidate.mjd.0);
+                assert_eq!(from_packet.points.len(), simulated.points.len());
+                for (a, b) in from_packet.points.iter().zip(&simulated.points) {
+                    assert_eq!((a.mjd, a.band, a.detected), (b.mjd, b.band, b.detected));
+                    assert!((a.flux_njy - b.flux_njy).abs() <= 1e-9 * b.flux_njy.abs().max(1.0));
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared >= 8, "{compared} alerts compared");
     }
 }

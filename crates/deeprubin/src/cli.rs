@@ -24,6 +24,9 @@ pub enum Command {
     Demo(crate::commands::demo::DemoArgs),
     /// Decode alert files (or folders of *.avro) and print one JSON line per alert.
     Inspect(InspectArgs),
+    /// Write the light curves alert files carry as CSV (classify/evaluate input), with SIMBAD
+    /// labels where a broker cross-matched the alerts.
+    AlertsToCsv(crate::commands::alerts_to_csv::AlertsToCsvArgs),
     /// Simulate labelled light curves (CSV) and the alert packets the surveys would send.
     Simulate(SimulateArgs),
     /// Apply the database migrations.

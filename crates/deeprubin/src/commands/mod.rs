@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+pub(crate) mod alerts_to_csv;
 pub(crate) mod classify;
 mod database;
 pub(crate) mod demo;
@@ -21,6 +22,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Demo(args) => demo::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::AlertsToCsv(args) => alerts_to_csv::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Migrate(args) => database::migrate(args),
         Command::Serve(args) => serve::run(args),
