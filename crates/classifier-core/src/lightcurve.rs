@@ -1,6 +1,6 @@
 //! The classifier's input: a multi-band light curve in difference flux, independent of Burn.
 
-use alert_model::{Alert, Band, Survey};
+use alert_model::{Alert, Band, Detection, Survey};
 
 /// Detection threshold in |S/N| (ZTF and Rubin alert rule).
 pub const DETECTION_SNR: f64 = 5.0;
@@ -20,6 +20,17 @@ pub struct Point {
 }
 
 impl Point {
+    /// A difference-image detection of an alert packet.
+    pub fn from_detection(d: &Detection) -> Point {
+        Point {
+            mjd: d.mjd.0,
+            band: d.band,
+            flux_njy: d.flux.0,
+            flux_err_njy: d.flux_err.0,
+            detected: true,
+        }
+    }
+
     /// Wavelength (Å) of the point's band on `survey`, if the survey has that band.
     pub fn wavelength(&self, survey: Survey) -> Option<f64> {
         self.band.effective_wavelength(survey)
@@ -92,13 +103,7 @@ impl LightCurve {
         let mut points: Vec<Point> = alert
             .detections()
             .filter(|d| seen.insert(d.source_id))
-            .map(|d| Point {
-                mjd: d.mjd.0,
-                band: d.band,
-                flux_njy: d.flux.0,
-                flux_err_njy: d.flux_err.0,
-                detected: true,
-            })
+            .map(Point::from_detection)
             .collect();
         if alert.survey == Survey::Lsst {
             let detected_epochs: std::collections::HashSet<(u64, Band)> =

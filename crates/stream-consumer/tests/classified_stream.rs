@@ -114,13 +114,7 @@ async fn every_alert_is_classified_once_and_as_accurately_as_offline() {
             detections.dedup_by_key(|d| d.source_id);
             let points = detections
                 .iter()
-                .map(|d| classifier_core::Point {
-                    mjd: d.mjd.0,
-                    band: d.band,
-                    flux_njy: d.flux.0,
-                    flux_err_njy: d.flux_err.0,
-                    detected: true,
-                })
+                .map(|d| classifier_core::Point::from_detection(d))
                 .collect();
             classifier_core::LightCurve::new(a.object_id.as_str(), a.survey, points)
         })

@@ -247,13 +247,7 @@ fn classify(
         .light_curve
         .detections
         .iter()
-        .map(|d| classifier_core::Point {
-            mjd: d.mjd.0,
-            band: d.band,
-            flux_njy: d.flux.0,
-            flux_err_njy: d.flux_err.0,
-            detected: true,
-        })
+        .map(classifier_core::Point::from_detection)
         .collect();
     let curve = classifier_core::LightCurve::new(object.object_id.as_str(), Survey::Ztf, points);
     if curve.points.is_empty() {
