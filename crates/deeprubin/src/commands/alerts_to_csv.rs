@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alert_model::{Alert, Origin};
+use alert_model::Alert;
 use anyhow::Context;
 use clap::Args;
 use classifier_core::LightCurve;
@@ -48,14 +48,9 @@ pub fn run(args: AlertsToCsvArgs) -> anyhow::Result<ExitCode> {
     let mut alerts: Vec<(Alert, Option<String>)> = Vec::new();
     let mut failures = 0usize;
     for path in &files {
-        let decoded = std::fs::read(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))
-            .and_then(|bytes| {
-                decoder
-                    .decode_annotated(&bytes, &args.simbad_field)
-                    .map_err(|e| e.at(Origin::File(path.clone())).to_string())
-            });
-        match decoded {
+        match schemas::decode_file(path, |bytes| {
+            decoder.decode_annotated(bytes, &args.simbad_field)
+        }) {
             Ok(decoded) => alerts.extend(decoded),
             Err(message) => {
                 failures += 1;
@@ -135,13 +130,10 @@ fn write(args: &AlertsToCsvArgs, exported: &[Exported]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SIMBAD type of a light curve and its class, when the type maps to one. Types are written
-/// only where they hold no CSV delimiter or quote (none of SIMBAD's do).
+/// The SIMBAD type of a light curve and its class, when the type maps to one (every mapped type
+/// is a plain name, safe to write unquoted).
 fn simbad_label(e: &Exported) -> Option<(&str, SimbadLabel)> {
-    let t = e.simbad_type.as_deref()?;
-    if t.contains([',', '"', '\n', '\r']) {
-        return None;
-    }
+    let t = e.simbad_type.as_deref()?.trim();
     Some((t, simbad::label_of(t)?))
 }
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use alert_model::{Alert, Origin, Validation};
+use alert_model::{Alert, Validation};
 use serde::Serialize;
 
 use super::schemas;
@@ -88,14 +88,7 @@ fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failures = 0usize;
     for path in &files {
-        let decoded = std::fs::read(path)
-            .map_err(|e| format!("{}: cannot read: {e}", path.display()))
-            .and_then(|bytes| {
-                decoder
-                    .decode(&bytes)
-                    .map_err(|e| e.at(Origin::File(path.clone())).to_string())
-            });
-        match decoded {
+        match schemas::decode_file(path, |bytes| decoder.decode(bytes)) {
             Ok(alerts) => {
                 for alert in &alerts {
                     let line = AlertLine::new(alert, path.display().to_string());

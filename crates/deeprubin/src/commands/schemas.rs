@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alert_model::AlertDecoder;
 use alert_model::schema_source::{
     FallbackSources, SchemaDirectory, SchemaRegistry, WriterSchemaSource,
 };
+use alert_model::{AlertDecoder, DecodeError, Origin};
 
 use crate::cli::SchemaArgs;
 
@@ -31,6 +31,15 @@ pub fn decoder(args: &SchemaArgs) -> anyhow::Result<AlertDecoder> {
         0 => decoder,
         _ => decoder.with_schema_source(Arc::new(FallbackSources(sources))),
     })
+}
+
+/// Reads one alert file and decodes it with `decode`; the error names the file and the reason.
+pub fn decode_file<T>(
+    path: &Path,
+    decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+) -> Result<T, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    decode(&bytes).map_err(|e| e.at(Origin::File(path.to_path_buf())).to_string())
 }
 
 /// Files named on the command line, and every `*.avro` below named directories, in sorted order.
