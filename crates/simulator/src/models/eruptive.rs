@@ -1,10 +1,12 @@
 //! Young stellar objects (dips, bursts, irregular variability) and cataclysmic variables
-//! (dwarf-nova outbursts, classical novae). The reference is the quiescent star.
+//! (dwarf-nova outbursts, classical novae). A YSO's reference is its quiet state; a cataclysmic
+//! variable's is the mean over the reference image's frames, which catch a dwarf nova in outburst
+//! as often as its duty cycle, so in quiescence its difference flux can be negative.
 
 use super::supernova::rng_bool;
 use super::{
     Context, Fluxes, LAMBDA_G, Ou, SimRng, colour_factor, counts_magnitude, log_uniform,
-    mag_to_njy, uniform,
+    mag_to_njy, reference_epochs, uniform,
 };
 
 /// A dip (positive magnitudes: fainter) or burst (negative) with a Gaussian or
@@ -118,6 +120,10 @@ pub(crate) struct CvModel {
     f0: f64,
     g_minus_r: f64,
     outbursts: Vec<Outburst>,
+    /// Epochs of the reference image's frames, and the mean outburst excess over them
+    /// (relative to quiescence) cached per wavelength.
+    reference_epochs: Vec<f64>,
+    reference: Vec<(f64, f64)>,
 }
 
 /// Outburst in flux units relative to quiescence: factor (10^(0.4·amp) − 1)·shape(t).
@@ -140,15 +146,29 @@ impl CvModel {
             // Cataclysmic Variable Stars).
             let recurrence = log_uniform(rng, 10.0, 500.0);
             let amp = uniform(rng, 2.0, 6.0);
+            let outburst = |t: f64, rng: &mut SimRng| Outburst {
+                t,
+                amp_mag: amp * uniform(rng, 0.8, 1.1),
+                rise: uniform(rng, 0.5, 1.5),
+                plateau: uniform(rng, 1.0, 15.0),
+                decline: uniform(rng, 0.3, 1.0),
+            };
+            // Outbursts while the reference frames were taken (≥ 60 d before the window, longer
+            // than any outburst lasts), then through the window.
+            let reference = reference_epochs(ctx, rng);
+            let (ref_start, ref_end) = reference
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| {
+                    (lo.min(t), hi.max(t))
+                });
+            let mut t = ref_start - uniform(rng, 0.0, recurrence);
+            while t < ref_end {
+                outbursts.push(outburst(t, rng));
+                t += recurrence * uniform(rng, 0.7, 1.3);
+            }
             let mut t = ctx.t_start - uniform(rng, 0.0, recurrence.min(ctx.t_end - ctx.t_start));
             while t < ctx.t_end + 5.0 {
-                outbursts.push(Outburst {
-                    t,
-                    amp_mag: amp * uniform(rng, 0.8, 1.1),
-                    rise: uniform(rng, 0.5, 1.5),
-                    plateau: uniform(rng, 1.0, 15.0),
-                    decline: uniform(rng, 0.3, 1.0),
-                });
+                outbursts.push(outburst(t, rng));
                 t += recurrence * uniform(rng, 0.7, 1.3);
             }
             let quiet = counts_magnitude(rng, bright + 4.0, faint + 2.5, 0.3);
@@ -156,6 +176,8 @@ impl CvModel {
                 f0: mag_to_njy(quiet),
                 g_minus_r: uniform(rng, 0.0, 0.6),
                 outbursts,
+                reference_epochs: reference,
+                reference: Vec::with_capacity(6),
             }
         } else {
             // Classical novae: 8–15 mag, t2 5–100 d (Warner 1995; Strope et al. 2010, AJ 140, 34).
@@ -173,12 +195,40 @@ impl CvModel {
                 f0: mag_to_njy(peak + amp),
                 g_minus_r: uniform(rng, 0.0, 0.5),
                 outbursts,
+                // The progenitor in quiescence.
+                reference_epochs: Vec::new(),
+                reference: Vec::new(),
             }
         }
     }
 
-    pub fn eval(&self, t: f64, lambda: f64) -> Fluxes {
+    pub fn eval(&mut self, t: f64, lambda: f64) -> Fluxes {
         let quiet = self.f0 * colour_factor(self.g_minus_r, lambda);
+        let now = quiet * (1.0 + self.excess(t, lambda));
+        let reference = quiet * (1.0 + self.reference_excess(lambda));
+        Fluxes {
+            diff: now - reference,
+            total: now,
+        }
+    }
+
+    /// Mean outburst excess over the reference frames (0 without frames: quiescence).
+    fn reference_excess(&mut self, lambda: f64) -> f64 {
+        if let Some((_, r)) = self.reference.iter().find(|(l, _)| *l == lambda) {
+            return *r;
+        }
+        let sum: f64 = self
+            .reference_epochs
+            .iter()
+            .map(|&t| self.excess(t, lambda))
+            .sum();
+        let r = sum / self.reference_epochs.len().max(1) as f64;
+        self.reference.push((lambda, r));
+        r
+    }
+
+    /// Flux above quiescence, in units of the quiescent flux.
+    fn excess(&self, t: f64, lambda: f64) -> f64 {
         let mut extra = 0.0;
         for o in &self.outbursts {
             let dt = t - o.t;
@@ -198,10 +248,47 @@ impl CvModel {
                 extra += 10f64.powf(-0.4 * dm) - 1.0;
             }
         }
-        let diff = quiet * extra;
-        Fluxes {
-            diff,
-            total: quiet + diff,
+        extra
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn dwarf_novae_whose_template_caught_an_outburst_are_negative_in_quiescence() {
+        let ctx = Context {
+            survey: alert_model::Survey::Ztf,
+            t_start: 60_000.0,
+            t_end: 60_365.0,
+        };
+        let mut rng = SimRng::seed_from_u64(5);
+        let (mut dwarf_novae, mut negative) = (0, 0);
+        for _ in 0..200 {
+            let mut m = CvModel::sample(&ctx, &mut rng);
+            let is_nova = m.reference_epochs.is_empty();
+            // An epoch in quiescence, if the window has one.
+            let Some(t) = (0..3650)
+                .map(|k| ctx.t_start + 0.1 * k as f64)
+                .find(|&t| m.excess(t, 6400.0) == 0.0)
+            else {
+                continue;
+            };
+            let f = m.eval(t, 6400.0);
+            assert!(f.diff <= 0.0, "quiescence above the template: {f:?}");
+            if is_nova {
+                assert_eq!(f.diff, 0.0, "a nova's template is the quiescent progenitor");
+            } else {
+                dwarf_novae += 1;
+                negative += usize::from(f.diff < 0.0);
+            }
         }
+        // Outbursts fill a few to a few tens of per cent of the time (Warner 1995).
+        assert!(
+            negative * 10 >= dwarf_novae && negative * 10 <= dwarf_novae * 9,
+            "{negative} of {dwarf_novae} dwarf novae negative in quiescence"
+        );
     }
 }

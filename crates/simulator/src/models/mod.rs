@@ -114,6 +114,20 @@ pub(crate) fn sample(class: Class, ctx: &Context, rng: &mut SimRng) -> (Model, O
     }
 }
 
+/// Epochs (MJD) of the frames co-added into a reference (template) image. ZTF references co-add
+/// 15–40 frames of a field (Masci et al. 2019, PASP 131, 018003) taken over weeks to months before
+/// the alerts. Variability much faster than that span averages out in the template; slower
+/// variability is frozen at its state then, so the difference flux of a long-period star sits
+/// above or below zero for months.
+pub(crate) fn reference_epochs(ctx: &Context, rng: &mut SimRng) -> Vec<f64> {
+    let frames = 15 + (26.0 * rng.random::<f64>()) as usize;
+    let span = log_uniform(rng, 10.0, 120.0);
+    let start = ctx.t_start - uniform(rng, 60.0, 1000.0) - span;
+    (0..frames)
+        .map(|_| start + uniform(rng, 0.0, span))
+        .collect()
+}
+
 /// Flux in nJy of an AB magnitude.
 #[inline]
 pub(crate) fn mag_to_njy(mag: f64) -> f64 {

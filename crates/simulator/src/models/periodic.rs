@@ -1,13 +1,15 @@
 //! Periodic variables: pulsators (RR Lyrae, Cepheids, δ Scuti, Miras and semi-regulars), eclipsing
 //! binaries (EA, EW) and rotational variables. Periods and amplitudes: science.md. The reference
-//! flux is the phase-averaged flux, so the difference flux oscillates around zero.
+//! flux is the mean over the reference image's frames ([`reference_epochs`]): about the phase
+//! average for short periods, so the difference flux oscillates around zero, but one phase of a
+//! long-period variable or one state of an evolving spot pattern.
 
 use std::f64::consts::TAU;
 
 use super::supernova::rng_bool;
 use super::{
     Context, Fluxes, LAMBDA_G, Ou, SimRng, colour_factor, counts_magnitude, log_uniform,
-    mag_to_njy, normal_clamped, uniform,
+    mag_to_njy, normal_clamped, reference_epochs, uniform,
 };
 use crate::Class;
 
@@ -80,7 +82,9 @@ pub(crate) struct PeriodicModel {
     modulation: Option<(f64, f64)>,
     /// Irregular component (semi-regulars), magnitudes.
     walk: Option<Ou>,
-    /// Reference factor ⟨10^(−0.4·δm)⟩ cached per wavelength.
+    /// Epochs of the reference image's frames.
+    reference_epochs: Vec<f64>,
+    /// Reference factor ⟨10^(−0.4·δm)⟩ over those frames, cached per wavelength.
     reference: Vec<(f64, f64)>,
 }
 
@@ -98,6 +102,7 @@ impl PeriodicModel {
             second_mode: None,
             modulation: None,
             walk: None,
+            reference_epochs: Vec::new(),
             reference: Vec::with_capacity(6),
         };
         let mag = match class {
@@ -213,6 +218,7 @@ impl PeriodicModel {
             }
         };
         m.f0 = mag_to_njy(mag);
+        m.reference_epochs = reference_epochs(ctx, rng);
         m
     }
 
@@ -234,19 +240,19 @@ impl PeriodicModel {
         self.amp_g * (lambda / LAMBDA_G).powf(-self.amp_index)
     }
 
-    /// ⟨10^(−0.4·δm)⟩ over one cycle of the main period (the template flux / f0).
+    /// ⟨10^(−0.4·δm)⟩ over the reference frames (the template flux / f0). The irregular
+    /// component of semi-regulars is left out: it has zero mean.
     fn reference_factor(&mut self, lambda: f64) -> f64 {
         if let Some((_, r)) = self.reference.iter().find(|(l, _)| *l == lambda) {
             return *r;
         }
         let amp = self.amplitude(lambda);
-        let n = 128;
-        let mut sum = 0.0;
-        for i in 0..n {
-            let phase = (i as f64 + 0.5) / n as f64;
-            sum += 10f64.powf(-0.4 * amp * self.profile.h(phase));
-        }
-        let r = sum / n as f64;
+        let sum: f64 = self
+            .reference_epochs
+            .iter()
+            .map(|&t| 10f64.powf(-0.4 * self.dm_periodic(t, amp)))
+            .sum();
+        let r = sum / self.reference_epochs.len().max(1) as f64;
         self.reference.push((lambda, r));
         r
     }
@@ -281,24 +287,64 @@ mod tests {
     }
 
     #[test]
-    fn strictly_periodic_classes_repeat_and_take_both_signs() {
+    fn strictly_periodic_classes_repeat_and_pulsators_take_both_signs() {
         let mut rng = SimRng::seed_from_u64(7);
         for class in [Class::Rrl, Class::Cep, Class::E] {
             for _ in 0..20 {
                 let mut m = PeriodicModel::sample(class, &ctx(), &mut rng);
                 let p = m.period;
-                let (mut pos, mut neg) = (false, false);
+                let (mut highest, mut lowest) = (f64::MIN, f64::MAX);
                 for k in 0..200 {
                     let t = 60_000.0 + k as f64 * 0.37 * p;
                     let a = m.eval(t, 6400.0, &mut rng).diff;
                     let b = m.eval(t + 3.0 * p, 6400.0, &mut rng).diff;
                     assert!((a - b).abs() <= 1e-6 * m.f0, "{class}: {a} vs {b}");
-                    pos |= a > 0.0;
-                    neg |= a < 0.0;
+                    highest = highest.max(a);
+                    lowest = lowest.min(a);
                 }
-                assert!(pos && neg, "{class}");
+                assert!(lowest < 0.0, "{class}: never below the reference");
+                if class == Class::E {
+                    // A template whose frames all missed the eclipses equals the flux out of
+                    // eclipse: difference zero there, never above.
+                    assert!(highest >= -1e-9 * m.f0, "{class}: {highest}");
+                } else {
+                    assert!(highest > 0.0, "{class}: never above the reference");
+                }
             }
         }
+    }
+
+    /// ⟨10^(−0.4·δm)⟩ over 512 phases of the main cycle at r.
+    fn phase_average(m: &PeriodicModel) -> f64 {
+        let amp = m.amplitude(6400.0);
+        (0..512)
+            .map(|i| 10f64.powf(-0.4 * m.dm_periodic(m.epoch + m.period * i as f64 / 512.0, amp)))
+            .sum::<f64>()
+            / 512.0
+    }
+
+    #[test]
+    fn templates_average_short_cycles_and_freeze_long_ones() {
+        let mut rng = SimRng::seed_from_u64(3);
+        // RR Lyrae: ≥ 15 frames over ≥ 10 d sample many cycles, so the template is within a few
+        // per cent of the phase average.
+        for _ in 0..30 {
+            let mut m = PeriodicModel::sample(Class::Rrl, &ctx(), &mut rng);
+            let offset = m.reference_factor(6400.0) / phase_average(&m) - 1.0;
+            assert!(offset.abs() < 0.08, "RRL template off by {offset}");
+        }
+        // Long-period variables: the frames cover a small part of a cycle, so many templates
+        // are far from the phase average (a Mira's flux varies by a factor ≥ 10).
+        let far = (0..30)
+            .filter(|_| {
+                let mut m = PeriodicModel::sample(Class::Lpv, &ctx(), &mut rng);
+                (m.reference_factor(6400.0) / phase_average(&m) - 1.0).abs() > 0.2
+            })
+            .count();
+        assert!(
+            far >= 5,
+            "only {far} of 30 LPV templates far from the phase average"
+        );
     }
 
     #[test]
