@@ -5,8 +5,8 @@
 
 use super::supernova::rng_bool;
 use super::{
-    Context, Fluxes, LAMBDA_G, Ou, SimRng, colour_factor, counts_magnitude, log_uniform,
-    mag_to_njy, reference_epochs, uniform,
+    Context, Fluxes, LAMBDA_G, Ou, SimRng, Template, colour_factor, counts_magnitude, log_uniform,
+    mag_to_njy, uniform,
 };
 
 /// A dip (positive magnitudes: fainter) or burst (negative) with a Gaussian or
@@ -120,10 +120,9 @@ pub(crate) struct CvModel {
     f0: f64,
     g_minus_r: f64,
     outbursts: Vec<Outburst>,
-    /// Epochs of the reference image's frames, and the mean outburst excess over them
-    /// (relative to quiescence) cached per wavelength.
-    reference_epochs: Vec<f64>,
-    reference: Vec<(f64, f64)>,
+    /// The reference image; its mean outburst excess over the frames (relative to
+    /// quiescence) raises the template above the quiescent flux.
+    template: Template,
 }
 
 /// Outburst in flux units relative to quiescence: factor (10^(0.4·amp) − 1)·shape(t).
@@ -155,16 +154,13 @@ impl CvModel {
             };
             // Outbursts while the reference frames were taken (≥ 60 d before the window, longer
             // than any outburst lasts), then through the window.
-            let reference = reference_epochs(ctx, rng);
-            let (ref_start, ref_end) = reference
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| {
-                    (lo.min(t), hi.max(t))
-                });
-            let mut t = ref_start - uniform(rng, 0.0, recurrence);
-            while t < ref_end {
-                outbursts.push(outburst(t, rng));
-                t += recurrence * uniform(rng, 0.7, 1.3);
+            let template = Template::sample(ctx, rng);
+            if let Some((first, last)) = template.span() {
+                let mut t = first - uniform(rng, 0.0, recurrence);
+                while t < last {
+                    outbursts.push(outburst(t, rng));
+                    t += recurrence * uniform(rng, 0.7, 1.3);
+                }
             }
             let mut t = ctx.t_start - uniform(rng, 0.0, recurrence.min(ctx.t_end - ctx.t_start));
             while t < ctx.t_end + 5.0 {
@@ -176,8 +172,7 @@ impl CvModel {
                 f0: mag_to_njy(quiet),
                 g_minus_r: uniform(rng, 0.0, 0.6),
                 outbursts,
-                reference_epochs: reference,
-                reference: Vec::with_capacity(6),
+                template,
             }
         } else {
             // Classical novae: 8–15 mag, t2 5–100 d (Warner 1995; Strope et al. 2010, AJ 140, 34).
@@ -196,8 +191,7 @@ impl CvModel {
                 g_minus_r: uniform(rng, 0.0, 0.5),
                 outbursts,
                 // The progenitor in quiescence.
-                reference_epochs: Vec::new(),
-                reference: Vec::new(),
+                template: Template::quiescent(),
             }
         }
     }
@@ -214,17 +208,11 @@ impl CvModel {
 
     /// Mean outburst excess over the reference frames (0 without frames: quiescence).
     fn reference_excess(&mut self, lambda: f64) -> f64 {
-        if let Some((_, r)) = self.reference.iter().find(|(l, _)| *l == lambda) {
-            return *r;
+        if let Some(r) = self.template.cached(lambda) {
+            return r;
         }
-        let sum: f64 = self
-            .reference_epochs
-            .iter()
-            .map(|&t| self.excess(t, lambda))
-            .sum();
-        let r = sum / self.reference_epochs.len().max(1) as f64;
-        self.reference.push((lambda, r));
-        r
+        let r = self.template.mean(|t| self.excess(t, lambda));
+        self.template.store(lambda, r)
     }
 
     /// Flux above quiescence, in units of the quiescent flux.
@@ -268,7 +256,7 @@ mod tests {
         let (mut dwarf_novae, mut negative) = (0, 0);
         for _ in 0..200 {
             let mut m = CvModel::sample(&ctx, &mut rng);
-            let is_nova = m.reference_epochs.is_empty();
+            let is_nova = m.template.span().is_none();
             // An epoch in quiescence, if the window has one.
             let Some(t) = (0..3650)
                 .map(|k| ctx.t_start + 0.1 * k as f64)

@@ -114,18 +114,63 @@ pub(crate) fn sample(class: Class, ctx: &Context, rng: &mut SimRng) -> (Model, O
     }
 }
 
-/// Epochs (MJD) of the frames co-added into a reference (template) image. ZTF references co-add
-/// 15–40 frames of a field (Masci et al. 2019, PASP 131, 018003) taken over weeks to months before
-/// the alerts. Variability much faster than that span averages out in the template; slower
-/// variability is frozen at its state then, so the difference flux of a long-period star sits
-/// above or below zero for months.
-pub(crate) fn reference_epochs(ctx: &Context, rng: &mut SimRng) -> Vec<f64> {
-    let frames = 15 + (26.0 * rng.random::<f64>()) as usize;
-    let span = log_uniform(rng, 10.0, 120.0);
-    let start = ctx.t_start - uniform(rng, 60.0, 1000.0) - span;
-    (0..frames)
-        .map(|_| start + uniform(rng, 0.0, span))
-        .collect()
+/// A reference (template) image: the epochs (MJD) of its co-added frames, and the mean of a
+/// model's flux factor over them, cached per wavelength. ZTF references co-add 15–40 frames of a
+/// field (Masci et al. 2019, PASP 131, 018003) taken over weeks to months before the alerts.
+/// Variability much faster than that span averages out in the template; slower variability is
+/// frozen at its state then, so the difference flux of a long-period star sits above or below
+/// zero for months.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Template {
+    epochs: Vec<f64>,
+    by_wavelength: Vec<(f64, f64)>,
+}
+
+impl Template {
+    /// Frames 60–1000 days before the window, spread over 10–120 days.
+    pub fn sample(ctx: &Context, rng: &mut SimRng) -> Self {
+        let frames = 15 + (26.0 * rng.random::<f64>()) as usize;
+        let span = log_uniform(rng, 10.0, 120.0);
+        let start = ctx.t_start - uniform(rng, 60.0, 1000.0) - span;
+        Template {
+            epochs: (0..frames)
+                .map(|_| start + uniform(rng, 0.0, span))
+                .collect(),
+            by_wavelength: Vec::with_capacity(6),
+        }
+    }
+
+    /// No frames of the variable state: the template is the quiescent source (mean 0 excess).
+    pub fn quiescent() -> Self {
+        Template::default()
+    }
+
+    /// First and last frame; `None` without frames.
+    pub fn span(&self) -> Option<(f64, f64)> {
+        let first = self.epochs.iter().copied().reduce(f64::min)?;
+        let last = self.epochs.iter().copied().reduce(f64::max)?;
+        Some((first, last))
+    }
+
+    /// The cached mean at `lambda`, if computed.
+    pub fn cached(&self, lambda: f64) -> Option<f64> {
+        self.by_wavelength
+            .iter()
+            .find(|(l, _)| *l == lambda)
+            .map(|&(_, r)| r)
+    }
+
+    /// Mean of `at(t)` over the frames (0 without frames).
+    pub fn mean(&self, at: impl Fn(f64) -> f64) -> f64 {
+        let sum: f64 = self.epochs.iter().map(|&t| at(t)).sum();
+        sum / self.epochs.len().max(1) as f64
+    }
+
+    /// Caches `mean` for `lambda` and returns it.
+    pub fn store(&mut self, lambda: f64, mean: f64) -> f64 {
+        self.by_wavelength.push((lambda, mean));
+        mean
+    }
 }
 
 /// Flux in nJy of an AB magnitude.

@@ -1,6 +1,6 @@
 //! Periodic variables: pulsators (RR Lyrae, Cepheids, δ Scuti, Miras and semi-regulars), eclipsing
 //! binaries (EA, EW) and rotational variables. Periods and amplitudes: science.md. The reference
-//! flux is the mean over the reference image's frames ([`reference_epochs`]): about the phase
+//! flux is the mean over the reference image's frames ([`Template`]): about the phase
 //! average for short periods, so the difference flux oscillates around zero, but one phase of a
 //! long-period variable or one state of an evolving spot pattern.
 
@@ -8,8 +8,8 @@ use std::f64::consts::TAU;
 
 use super::supernova::rng_bool;
 use super::{
-    Context, Fluxes, LAMBDA_G, Ou, SimRng, colour_factor, counts_magnitude, log_uniform,
-    mag_to_njy, normal_clamped, reference_epochs, uniform,
+    Context, Fluxes, LAMBDA_G, Ou, SimRng, Template, colour_factor, counts_magnitude, log_uniform,
+    mag_to_njy, normal_clamped, uniform,
 };
 use crate::Class;
 
@@ -82,10 +82,8 @@ pub(crate) struct PeriodicModel {
     modulation: Option<(f64, f64)>,
     /// Irregular component (semi-regulars), magnitudes.
     walk: Option<Ou>,
-    /// Epochs of the reference image's frames.
-    reference_epochs: Vec<f64>,
-    /// Reference factor ⟨10^(−0.4·δm)⟩ over those frames, cached per wavelength.
-    reference: Vec<(f64, f64)>,
+    /// The reference image; its factor ⟨10^(−0.4·δm)⟩ over the frames is the template flux / f0.
+    template: Template,
 }
 
 impl PeriodicModel {
@@ -102,8 +100,7 @@ impl PeriodicModel {
             second_mode: None,
             modulation: None,
             walk: None,
-            reference_epochs: Vec::new(),
-            reference: Vec::with_capacity(6),
+            template: Template::quiescent(),
         };
         let mag = match class {
             // RR Lyrae: ab 0.45–0.9 d (mode ≈ 0.55), 0.5–1.2 mag, rise in ~15 % of the cycle;
@@ -218,7 +215,7 @@ impl PeriodicModel {
             }
         };
         m.f0 = mag_to_njy(mag);
-        m.reference_epochs = reference_epochs(ctx, rng);
+        m.template = Template::sample(ctx, rng);
         m
     }
 
@@ -243,18 +240,14 @@ impl PeriodicModel {
     /// ⟨10^(−0.4·δm)⟩ over the reference frames (the template flux / f0). The irregular
     /// component of semi-regulars is left out: it has zero mean.
     fn reference_factor(&mut self, lambda: f64) -> f64 {
-        if let Some((_, r)) = self.reference.iter().find(|(l, _)| *l == lambda) {
-            return *r;
+        if let Some(r) = self.template.cached(lambda) {
+            return r;
         }
         let amp = self.amplitude(lambda);
-        let sum: f64 = self
-            .reference_epochs
-            .iter()
-            .map(|&t| 10f64.powf(-0.4 * self.dm_periodic(t, amp)))
-            .sum();
-        let r = sum / self.reference_epochs.len().max(1) as f64;
-        self.reference.push((lambda, r));
-        r
+        let r = self
+            .template
+            .mean(|t| 10f64.powf(-0.4 * self.dm_periodic(t, amp)));
+        self.template.store(lambda, r)
     }
 
     pub fn eval(&mut self, t: f64, lambda: f64, rng: &mut SimRng) -> Fluxes {
