@@ -1,7 +1,8 @@
 //! Young stellar objects (dips, bursts, irregular variability) and cataclysmic variables
-//! (dwarf-nova outbursts, classical novae). A YSO's reference is its quiet state; a cataclysmic
-//! variable's is the mean over the reference image's frames, which catch a dwarf nova in outburst
-//! as often as its duty cycle, so in quiescence its difference flux can be negative.
+//! (dwarf-nova outbursts, classical novae). The reference of both is the mean over the reference
+//! image's frames: they catch a dwarf nova in outburst as often as its duty cycle, so in
+//! quiescence its difference flux can be negative, and a YSO in another state of its slow
+//! variability, so its difference flux sits above or below zero for months.
 
 use super::supernova::rng_bool;
 use super::{
@@ -33,81 +34,166 @@ impl Event {
     }
 }
 
-/// A YSO: AA Tau-like dipper, EXor-like burster or irregular variable; very red (g − r > 1).
+/// Which kind of YSO variability a source shows; dippers keep their quasi-period.
+#[derive(Debug, Clone, Copy)]
+enum YsoKind {
+    Dipper { period: f64 },
+    Burster,
+    Irregular,
+}
+
+impl YsoKind {
+    /// The dips or bursts of a source of this kind between `t0` and `t1` (MJD).
+    fn events(self, t0: f64, t1: f64, rng: &mut SimRng) -> Vec<Event> {
+        let mut events = Vec::new();
+        match self {
+            // Dippers: 0.5–1 mag dips lasting 1–5 d, quasi-periodic 5–10 d (Bouvier et al. 1999,
+            // A&A 349, 619; Cody et al. 2014, AJ 147, 82).
+            YsoKind::Dipper { period } => {
+                let mut t = t0 + uniform(rng, 0.0, period);
+                while t < t1 {
+                    if rng_bool(rng, 0.75) {
+                        let fwhm = uniform(rng, 1.0, 5.0);
+                        events.push(Event {
+                            t: t + uniform(rng, -0.1, 0.1) * period,
+                            dm: uniform(rng, 0.5, 1.0),
+                            rise: fwhm / 2.355,
+                            decay: fwhm / 2.355,
+                        });
+                    }
+                    t += period;
+                }
+            }
+            // Bursters (EXor-like): 1–2.5 mag, rise 2–5 d, decay 10–40 d, every 30–200 d.
+            YsoKind::Burster => {
+                let mut t = t0;
+                loop {
+                    t += log_uniform(rng, 30.0, 200.0);
+                    if t > t1 {
+                        break;
+                    }
+                    events.push(Event {
+                        t,
+                        dm: -uniform(rng, 1.0, 2.5),
+                        rise: uniform(rng, 2.0, 5.0),
+                        decay: uniform(rng, 10.0, 40.0),
+                    });
+                }
+            }
+            YsoKind::Irregular => {}
+        }
+        events
+    }
+}
+
+/// A YSO: AA Tau-like dipper, EXor-like burster or irregular variable; red (mostly g − r > 1).
 #[derive(Debug, Clone)]
 pub(crate) struct YsoModel {
     f0: f64,
     g_minus_r: f64,
+    /// Dips and bursts in the window and while the reference frames were taken.
     events: Vec<Event>,
-    /// Irregular low-level variability (mag).
+    /// Irregular low-level variability (mag), days.
     walk: Ou,
+    /// Slow variability (mag), months to years: YSO amplitudes keep growing with timescale up
+    /// to years (Findeisen et al. 2013, AJ 145, 21, PTF), so the reference image, taken months
+    /// before, catches another state than the alerts see.
+    slow: Ou,
+    /// Magnitude change at g at each reference frame, and the template's flux factor per
+    /// wavelength (mean of 10^(−0.4·Δm·ext) over the frames).
+    frame_dm: Vec<f64>,
+    template: Template,
 }
 
 impl YsoModel {
     pub fn sample(ctx: &Context, rng: &mut SimRng) -> Self {
         let (bright, faint) = ctx.magnitude_range();
-        let kind = uniform(rng, 0.0, 1.0);
-        let mut events = Vec::new();
-        let (t0, t1) = (ctx.t_start - 30.0, ctx.t_end + 30.0);
-        let walk = if kind < 0.55 {
-            // Dippers: 0.5–1 mag dips lasting 1–5 d, quasi-periodic 5–10 d (Bouvier et al. 1999,
-            // A&A 349, 619; Cody et al. 2014, AJ 147, 82).
-            let period = uniform(rng, 5.0, 10.0);
-            let mut t = t0 + uniform(rng, 0.0, period);
-            while t < t1 {
-                if rng_bool(rng, 0.75) {
-                    let fwhm = uniform(rng, 1.0, 5.0);
-                    events.push(Event {
-                        t: t + uniform(rng, -0.1, 0.1) * period,
-                        dm: uniform(rng, 0.5, 1.0),
-                        rise: fwhm / 2.355,
-                        decay: fwhm / 2.355,
-                    });
-                }
-                t += period;
-            }
-            Ou::new(uniform(rng, 1.0, 10.0), uniform(rng, 0.03, 0.1))
-        } else if kind < 0.8 {
-            // Bursters (EXor-like): 1–2.5 mag, rise 2–5 d, decay 10–40 d, every 30–200 d.
-            let mut t = t0;
-            loop {
-                t += log_uniform(rng, 30.0, 200.0);
-                if t > t1 {
-                    break;
-                }
-                events.push(Event {
-                    t,
-                    dm: -uniform(rng, 1.0, 2.5),
-                    rise: uniform(rng, 2.0, 5.0),
-                    decay: uniform(rng, 10.0, 40.0),
-                });
-            }
-            Ou::new(uniform(rng, 1.0, 10.0), uniform(rng, 0.05, 0.15))
+        let draw = uniform(rng, 0.0, 1.0);
+        let (kind, walk) = if draw < 0.55 {
+            (
+                YsoKind::Dipper {
+                    period: uniform(rng, 5.0, 10.0),
+                },
+                Ou::new(uniform(rng, 1.0, 10.0), uniform(rng, 0.03, 0.1)),
+            )
+        } else if draw < 0.8 {
+            (
+                YsoKind::Burster,
+                Ou::new(uniform(rng, 1.0, 10.0), uniform(rng, 0.05, 0.15)),
+            )
         } else {
             // Irregular (accretion-driven) variables: 0.2–0.5 mag on days.
-            Ou::new(uniform(rng, 1.0, 10.0), uniform(rng, 0.2, 0.5))
+            (
+                YsoKind::Irregular,
+                Ou::new(uniform(rng, 1.0, 10.0), uniform(rng, 0.2, 0.5)),
+            )
         };
-        YsoModel {
-            f0: mag_to_njy(counts_magnitude(rng, bright + 1.5, faint + 0.5, 0.3)),
-            g_minus_r: uniform(rng, 1.0, 2.0),
+        let f0 = mag_to_njy(counts_magnitude(rng, bright + 1.5, faint + 0.5, 0.3));
+        // T Tauri stars (K–M, reddened): g − r 1–2; a quarter are Herbig Ae/Be stars (A–B, as 2
+        // of the 9 SIMBAD YSOs in the Fink sample), g − r 0.3–1 (Vioque et al. 2018, A&A 620, A128).
+        let g_minus_r = if rng_bool(rng, 0.25) {
+            uniform(rng, 0.3, 1.0)
+        } else {
+            uniform(rng, 1.0, 2.0)
+        };
+        let slow = Ou::new(log_uniform(rng, 100.0, 1000.0), log_uniform(rng, 0.05, 0.3));
+        let template = Template::sample(ctx, rng);
+        let mut events = Vec::new();
+        if let Some((first, last)) = template.span() {
+            events.extend(kind.events(first - 30.0, last + 30.0, rng));
+        }
+        events.extend(kind.events(ctx.t_start - 30.0, ctx.t_end + 30.0, rng));
+        let mut model = YsoModel {
+            f0,
+            g_minus_r,
             events,
             walk,
+            slow,
+            frame_dm: Vec::new(),
+            template,
+        };
+        // The walks step forward in time: visit the frames in order, before any alert epoch.
+        let mut frames = model.template.epochs().to_vec();
+        frames.sort_by(f64::total_cmp);
+        model.frame_dm = frames.iter().map(|&t| model.dm_at_g(t, rng)).collect();
+        model
+    }
+
+    /// Magnitude change at g (positive = fainter) at `t`.
+    fn dm_at_g(&mut self, t: f64, rng: &mut SimRng) -> f64 {
+        let mut dm = self.walk.at(t, rng) + self.slow.at(t, rng);
+        for e in &self.events {
+            if (t - e.t).abs() < 6.0 * e.rise.max(e.decay) {
+                dm += e.dm * e.profile(t);
+            }
         }
+        dm
+    }
+
+    /// The template's flux relative to the quiet state at `lambda`.
+    fn reference_factor(&mut self, lambda: f64, ext: f64) -> f64 {
+        if let Some(r) = self.template.cached(lambda) {
+            return r;
+        }
+        let n = self.frame_dm.len().max(1) as f64;
+        let r = self
+            .frame_dm
+            .iter()
+            .map(|dm| 10f64.powf(-0.4 * dm * ext))
+            .sum::<f64>()
+            / n;
+        self.template.store(lambda, r)
     }
 
     pub fn eval(&mut self, t: f64, lambda: f64, rng: &mut SimRng) -> Fluxes {
         // Circumstellar dust: A_λ ∝ λ^(−1) (Cardelli et al. 1989, ApJ 345, 245, optical slope).
         let ext = LAMBDA_G / lambda;
-        let mut dm = self.walk.at(t, rng) * ext;
-        for e in &self.events {
-            if (t - e.t).abs() < 6.0 * e.rise.max(e.decay) {
-                dm += e.dm * ext * e.profile(t);
-            }
-        }
+        let dm = self.dm_at_g(t, rng) * ext;
         let quiet = self.f0 * colour_factor(self.g_minus_r, lambda);
         let now = quiet * 10f64.powf(-0.4 * dm);
+        let reference = quiet * self.reference_factor(lambda, ext);
         Fluxes {
-            diff: now - quiet,
+            diff: now - reference,
             total: now,
         }
     }
@@ -244,6 +330,36 @@ impl CvModel {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn yso_templates_catch_another_state_so_month_long_offsets_take_both_signs() {
+        let ctx = Context {
+            survey: alert_model::Survey::Ztf,
+            t_start: 60_000.0,
+            t_end: 60_030.0,
+        };
+        let mut rng = SimRng::seed_from_u64(11);
+        let (mut brighter, mut fainter) = (0, 0);
+        for _ in 0..200 {
+            let mut m = YsoModel::sample(&ctx, &mut rng);
+            assert!((15..=40).contains(&m.frame_dm.len()));
+            let quiet = m.f0 * colour_factor(m.g_minus_r, 6400.0);
+            let mut window: Vec<f64> = (0..30)
+                .map(|day| m.eval(ctx.t_start + f64::from(day), 6400.0, &mut rng).diff / quiet)
+                .collect();
+            window.sort_by(f64::total_cmp);
+            // The median over a month ignores single dips and bursts: it is the slow offset.
+            let median = window[15];
+            brighter += usize::from(median > 0.05);
+            fainter += usize::from(median < -0.05);
+        }
+        // Before population version 5 the reference was the quiet state: no month-long offsets
+        // but the rare burst.
+        assert!(
+            brighter >= 30 && fainter >= 30,
+            "month-long offsets: {brighter} brighter, {fainter} fainter of 200"
+        );
+    }
 
     #[test]
     fn dwarf_novae_whose_template_caught_an_outburst_are_negative_in_quiescence() {

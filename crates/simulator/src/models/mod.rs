@@ -152,6 +152,11 @@ impl Template {
         Some((first, last))
     }
 
+    /// Epochs (MJD) of the frames, in the order they were drawn.
+    pub fn epochs(&self) -> &[f64] {
+        &self.epochs
+    }
+
     /// The cached mean at `lambda`, if computed.
     pub fn cached(&self, lambda: f64) -> Option<f64> {
         self.by_wavelength
