@@ -99,6 +99,7 @@ pub fn to_alert(object_id: &ObjectId, lc: &MappedLightCurve) -> Option<Alert> {
         forced_photometry: Vec::new(),
         upper_limits: lc.upper_limits.clone(),
         cutouts: Cutouts::default(),
+        solar_system: None,
     })
 }
 

@@ -80,6 +80,7 @@ pub fn ztf_packet(alert: &Alert) -> Result<Vec<u8>, EncodeError> {
     }
     let schema = ztf_schema()?;
     let c = &alert.candidate;
+    let ss = alert.solar_system.as_ref();
     let candidate = record(vec![
         ("jd", Value::Double(c.mjd.to_jd())),
         ("fid", Value::Int(ztf_fid(c.band)?)),
@@ -103,6 +104,12 @@ pub fn ztf_packet(alert: &Alert) -> Result<Vec<u8>, EncodeError> {
         ),
         ("fwhm", opt(c.quality.fwhm.map(float))),
         ("magzpsci", opt(c.quality.zero_point.map(float))),
+        (
+            "ssdistnr",
+            opt(ss.and_then(|m| m.distance_arcsec).map(float)),
+        ),
+        ("ssmagnr", opt(ss.and_then(|m| m.magnitude_v).map(float))),
+        ("ssnamenr", opt(ss.map(|m| Value::String(m.name.clone())))),
     ]);
     let mut history =
         Vec::with_capacity(alert.previous_detections.len() + alert.upper_limits.len());

@@ -16,7 +16,8 @@ pub use survey::Validation;
 mod units;
 
 pub use alert::{
-    Alert, Cutout, Cutouts, Detection, DetectionQuality, ForcedPhotometry, UpperLimit,
+    Alert, Cutout, Cutouts, Detection, DetectionQuality, ForcedPhotometry, SolarSystemMatch,
+    UpperLimit,
 };
 pub use band::Band;
 pub use decoder::AlertDecoder;

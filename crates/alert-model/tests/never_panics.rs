@@ -43,6 +43,7 @@ fn sample(survey: Survey) -> Alert {
             limiting_mag: 20.5,
         }],
         cutouts: Cutouts::default(),
+        solar_system: None,
     }
 }
 

@@ -184,6 +184,39 @@ fn known_ztf_packet_values() {
 }
 
 #[test]
+fn ztf_asteroid_matches_are_decoded_and_neighbours_told_apart() {
+    let Some(data) = shared_data() else { return };
+    let alerts = decode_all(&data, "ztf/alerts");
+    let matched: Vec<_> = alerts
+        .iter()
+        .filter_map(|(_, a)| Some((a, a.solar_system.as_ref()?)))
+        .collect();
+    // About a sixth of the packets are known asteroids at 0–1″ (MPC numbers or designations).
+    let same: Vec<_> = matched.iter().filter(|(_, m)| m.is_same_object()).collect();
+    assert!(same.len() >= 60, "only {} asteroid matches", same.len());
+    for (a, m) in &same {
+        assert!(
+            !m.name.is_empty() && m.name != "null",
+            "{}: {m:?}",
+            a.object_id
+        );
+        assert!(m.distance_arcsec.is_some_and(|d| (0.0..=1.0).contains(&d)));
+        assert!(m.magnitude_v.is_some_and(|v| (10.0..30.0).contains(&v)));
+    }
+    // ZTF lists the nearest known object within 30″: at 7″ and 15″ these are neighbours.
+    for (object, distance) in [("ZTF21abrtszs", 7.0), ("ZTF18abmsrfx", 15.0)] {
+        let (_, m) = matched
+            .iter()
+            .find(|(a, _)| a.object_id.as_str() == object)
+            .unwrap_or_else(|| panic!("{object} carries an ssnamenr"));
+        assert_eq!(m.distance_arcsec, Some(distance));
+        assert!(!m.is_same_object(), "{object} at {distance}″");
+    }
+    // "null" names and the −999 sentinel decode as no match.
+    assert!(alerts.len() - matched.len() >= 300);
+}
+
+#[test]
 fn spark_rewritten_ztf_files_decode() {
     let Some(data) = shared_data() else { return };
     let alerts = decode_all(&data, "ztf/spark_rewritten");

@@ -76,6 +76,7 @@ fn alert() -> Alert {
         forced_photometry: vec![],
         upper_limits: vec![],
         cutouts: Cutouts::default(),
+        solar_system: None,
     }
 }
 

@@ -3,7 +3,7 @@
 use alert_model::encode::{lsst_packet_container, lsst_packet_wire, ztf_packet};
 use alert_model::{
     AbMagnitude, Alert, AlertDecoder, Band, Cutout, Cutouts, Detection, DetectionQuality, FluxNjy,
-    ForcedPhotometry, Mjd, ObjectId, SourceId, Survey, UpperLimit,
+    ForcedPhotometry, Mjd, ObjectId, SolarSystemMatch, SourceId, Survey, UpperLimit,
 };
 
 fn detection(id: i64, mjd: f64, band: Band, flux: f64, survey: Survey) -> Detection {
@@ -64,6 +64,12 @@ fn alert(survey: Survey) -> Alert {
             }),
             ..Default::default()
         },
+        // The simulator's ZTF packets carry ZTF's asteroid match; its Rubin packets do not.
+        solar_system: (survey == Survey::Ztf).then(|| SolarSystemMatch {
+            name: "142875".into(),
+            distance_arcsec: Some(0.4),
+            magnitude_v: Some(19.3),
+        }),
     }
 }
 
@@ -93,6 +99,17 @@ fn assert_same(decoded: &Alert, original: &Alert) {
         decoded.cutouts.science.as_ref().unwrap().compressed,
         vec![0x1f, 0x8b, 1, 2, 3]
     );
+    match (&decoded.solar_system, &original.solar_system) {
+        (Some(d), Some(o)) => {
+            assert_eq!(d.name, o.name);
+            assert!(close(
+                d.distance_arcsec.unwrap(),
+                o.distance_arcsec.unwrap()
+            ));
+            assert!(close(d.magnitude_v.unwrap(), o.magnitude_v.unwrap()));
+        }
+        (d, o) => assert_eq!(d, o),
+    }
 }
 
 #[test]

@@ -101,6 +101,7 @@ fn synthetic_alert(n: u32) -> Alert {
         forced_photometry: vec![],
         upper_limits: vec![],
         cutouts: Cutouts::default(),
+        solar_system: None,
     }
 }
 

@@ -115,6 +115,7 @@ pub fn alerts_for(object: &SimulatedObject) -> Result<Vec<Alert>, InvalidObjectI
             forced_photometry,
             upper_limits,
             cutouts: Cutouts::default(),
+            solar_system: None,
         });
     }
     Ok(alerts)

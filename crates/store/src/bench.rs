@@ -311,6 +311,7 @@ impl Generator {
             forced_photometry: Vec::new(),
             upper_limits,
             cutouts: Cutouts::default(),
+            solar_system: None,
         }
     }
 }

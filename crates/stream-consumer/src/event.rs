@@ -46,6 +46,13 @@ pub struct ObjectUpdate {
     pub anomaly_score: Option<f64>,
     #[serde(default)]
     pub classified_ms: Option<i64>,
+    // Known solar-system object (schema v3): set when the survey matched the triggering
+    // detection to one (ZTF within 5″, Rubin by association), so consumers can drop asteroids,
+    // which the light-curve classes do not describe.
+    #[serde(default)]
+    pub solar_system_object: Option<String>,
+    #[serde(default)]
+    pub solar_system_distance_arcsec: Option<f64>,
 }
 
 impl ObjectUpdate {
@@ -60,6 +67,7 @@ impl ObjectUpdate {
             bands,
             color_g_minus_r,
         } = summarise(alert.detections());
+        let known_object = alert.solar_system.as_ref().filter(|m| m.is_same_object());
         ObjectUpdate {
             survey: alert.survey.as_str().to_owned(),
             object_id: alert.object_id.as_str().to_owned(),
@@ -80,7 +88,14 @@ impl ObjectUpdate {
             uncertainty: None,
             anomaly_score: None,
             classified_ms: None,
+            solar_system_object: known_object.map(|m| m.name.clone()),
+            solar_system_distance_arcsec: known_object.and_then(|m| m.distance_arcsec),
         }
+    }
+
+    /// Whether the triggering detection is a known asteroid or comet.
+    pub fn is_solar_system_object(&self) -> bool {
+        self.solar_system_object.is_some()
     }
 }
 

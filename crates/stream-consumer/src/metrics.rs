@@ -34,6 +34,7 @@ pub struct PipelineMetrics {
     inference_batch_size: Histogram,
     inference_seconds: Histogram,
     classifications: IntCounterVec,
+    solar_system: IntCounterVec,
     anomaly_score: Histogram,
     healthy_gauge: IntGauge,
     healthy: Arc<AtomicBool>,
@@ -148,6 +149,12 @@ impl PipelineMetrics {
                 "Classified updates by predicted class",
                 &["class"],
             )?,
+            solar_system: counter(
+                &registry,
+                "deeprubin_solar_system_alerts_total",
+                "Alerts whose triggering detection is a known asteroid or comet, by survey",
+                &["survey"],
+            )?,
             retries: counter(
                 &registry,
                 "deeprubin_retries_total",
@@ -173,6 +180,10 @@ impl PipelineMetrics {
 
     pub fn stored(&self, survey: &str, n: usize) {
         self.stored.with_label_values(&[survey]).inc_by(n as u64);
+    }
+
+    pub fn solar_system_alert(&self, survey: &str) {
+        self.solar_system.with_label_values(&[survey]).inc();
     }
 
     pub fn published(&self, survey: &str, n: usize) {

@@ -42,6 +42,8 @@ fn classified_event() -> ObjectUpdate {
         uncertainty: Some(0.2),
         anomaly_score: Some(0.1),
         classified_ms: Some(3),
+        solar_system_object: Some("142875".into()),
+        solar_system_distance_arcsec: Some(0.4),
     }
 }
 
@@ -90,6 +92,8 @@ fn todays_reader_fills_defaults_for_old_events() {
     old.uncertainty = None;
     old.anomaly_score = None;
     old.classified_ms = None;
+    old.solar_system_object = None;
+    old.solar_system_distance_arcsec = None;
     let mut value = apache_avro::to_value(&old).unwrap();
     if let Value::Record(fields) = &mut value {
         let keep: Vec<&str> = match &v1 {
@@ -120,8 +124,38 @@ fn todays_reader_fills_defaults_for_old_events() {
         "uncertainty",
         "anomaly_score",
         "classified_ms",
+        "solar_system_object",
+        "solar_system_distance_arcsec",
     ] {
         json.as_object_mut().unwrap().remove(key);
     }
     assert_eq!(decode_event(json.to_string().as_bytes()).unwrap(), old);
+}
+
+#[test]
+fn events_name_the_asteroid_only_when_the_detection_is_it() {
+    let config = simulator::SimulationConfig::default();
+    let object =
+        simulator::simulate_object(&config, alert_model::Survey::Ztf, simulator::Class::SnIa, 0);
+    let mut alert = simulator::alerts_for(&object)
+        .unwrap()
+        .pop()
+        .expect("a detected object raises alerts");
+    let event = |alert: &alert_model::Alert| ObjectUpdate::for_alert(alert, None, 0);
+    assert!(!event(&alert).is_solar_system_object());
+
+    let mpc_match = |distance| alert_model::SolarSystemMatch {
+        name: "2010CG48".into(),
+        distance_arcsec: Some(distance),
+        magnitude_v: Some(21.9),
+    };
+    alert.solar_system = Some(mpc_match(0.4));
+    let on_it = event(&alert);
+    assert_eq!(on_it.solar_system_object.as_deref(), Some("2010CG48"));
+    assert_eq!(on_it.solar_system_distance_arcsec, Some(0.4));
+    // ZTF names the nearest known object within 30″: at 7″ it is a neighbour, not this source.
+    alert.solar_system = Some(mpc_match(7.0));
+    let beside_it = event(&alert);
+    assert!(!beside_it.is_solar_system_object());
+    assert_eq!(beside_it.solar_system_distance_arcsec, None);
 }

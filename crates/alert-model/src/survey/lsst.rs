@@ -59,6 +59,15 @@ pub(crate) fn alert_from_lsst(
         .ok_or_else(|| DecodeError::missing("alert.diaSource"))?;
     let source = top.child(source_datum, "diaSource");
     let candidate = detection(&source, scale)?;
+    // An ssObjectId of 0 (some schema versions' default) means no association.
+    let solar_system = source
+        .opt_i64(&["ssObjectId"])
+        .filter(|id| *id != 0)
+        .map(|id| crate::SolarSystemMatch {
+            name: id.to_string(),
+            distance_arcsec: None,
+            magnitude_v: None,
+        });
     let object_id = object_id(&top, &source)?;
 
     let previous_detections = top
@@ -105,6 +114,7 @@ pub(crate) fn alert_from_lsst(
             template: cutout(top.get(&["cutoutTemplate"])),
             difference: cutout(top.get(&["cutoutDifference"])),
         },
+        solar_system,
     })
 }
 

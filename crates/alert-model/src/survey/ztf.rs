@@ -32,7 +32,9 @@ pub(crate) fn alert_from_ztf(
     let candidate_datum = top
         .get(&["candidate"])
         .ok_or_else(|| DecodeError::missing("alert.candidate"))?;
-    let candidate = detection(&top.child(candidate_datum, "candidate"), None)?;
+    let candidate_fields = top.child(candidate_datum, "candidate");
+    let candidate = detection(&candidate_fields, None)?;
+    let solar_system = solar_system_match(&candidate_fields);
     let fallback_position = (candidate.ra, candidate.dec);
 
     let mut previous_detections = Vec::new();
@@ -75,6 +77,22 @@ pub(crate) fn alert_from_ztf(
             template: cutout(top.get(&["cutoutTemplate"])),
             difference: cutout(top.get(&["cutoutDifference"])),
         },
+        solar_system,
+    })
+}
+
+/// ZTF's nearest known solar-system object (`ssnamenr`, `ssdistnr`, `ssmagnr`): none when the
+/// name is null or "null" or the distance is ZTF's −999 sentinel.
+fn solar_system_match(f: &Fields<'_, '_>) -> Option<crate::SolarSystemMatch> {
+    let name = f.opt_str(&["ssnamenr"])?.trim();
+    let distance = f.opt_f64(&["ssdistnr"]).filter(|d| *d >= 0.0)?;
+    if name.is_empty() || name.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    Some(crate::SolarSystemMatch {
+        name: name.to_owned(),
+        distance_arcsec: Some(distance),
+        magnitude_v: f.opt_f64(&["ssmagnr"]).filter(|m| *m > 0.0),
     })
 }
 

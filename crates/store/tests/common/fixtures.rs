@@ -76,6 +76,7 @@ pub fn alert(
         forced_photometry,
         upper_limits,
         cutouts: Cutouts::default(),
+        solar_system: None,
     }
 }
 
