@@ -72,6 +72,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dataset: DatasetInfo::simulated(&simulation),
         ..TrainConfig::default()
     };
+    // DEEPRUBIN_TRAIN_SEED sets the initialisation and shuffling seed (default 7) on the same
+    // simulated data, to measure how much a result owes to the training seed.
+    let config = TrainConfig {
+        seed: std::env::var("DEEPRUBIN_TRAIN_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(config.seed),
+        ..config
+    };
     // DEEPRUBIN_EVALUATE_ONLY=1 re-evaluates the model already in `out` (after a refit).
     if std::env::var_os("DEEPRUBIN_EVALUATE_ONLY").is_none() {
         let report = train(&config, &dataset, &out, &device)?;
