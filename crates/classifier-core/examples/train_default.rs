@@ -68,18 +68,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0.0),
-        run_name: "default-model".into(),
-        dataset: DatasetInfo::simulated(&simulation),
-        ..TrainConfig::default()
-    };
-    // DEEPRUBIN_TRAIN_SEED sets the initialisation and shuffling seed (default 7) on the same
-    // simulated data, to measure how much a result owes to the training seed.
-    let config = TrainConfig {
+        // DEEPRUBIN_TRAIN_SEED sets the initialisation and shuffling seed (default 7) on the same
+        // simulated data, to measure how much a result owes to the training seed.
         seed: std::env::var("DEEPRUBIN_TRAIN_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(config.seed),
-        ..config
+            .unwrap_or(TrainConfig::default().seed),
+        run_name: "default-model".into(),
+        dataset: DatasetInfo::simulated(&simulation),
+        ..TrainConfig::default()
     };
     // DEEPRUBIN_EVALUATE_ONLY=1 re-evaluates the model already in `out` (after a refit).
     if std::env::var_os("DEEPRUBIN_EVALUATE_ONLY").is_none() {

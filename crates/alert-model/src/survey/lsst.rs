@@ -5,7 +5,7 @@ use super::{Fields, MJD_RANGE, Validation};
 use crate::avro::{Datum, Record};
 use crate::{
     Alert, Band, Cutout, Cutouts, DecodeError, Detection, DetectionQuality, FluxNjy,
-    ForcedPhotometry, Mjd, ObjectId, SourceId, Survey, UpperLimit,
+    ForcedPhotometry, Mjd, ObjectId, SolarSystemMatch, SourceId, Survey, UpperLimit,
 };
 
 /// A Rubin-like packet carries a `diaSource`.
@@ -63,7 +63,7 @@ pub(crate) fn alert_from_lsst(
     let solar_system = source
         .opt_i64(&["ssObjectId"])
         .filter(|id| *id != 0)
-        .map(|id| crate::SolarSystemMatch {
+        .map(|id| SolarSystemMatch {
             name: id.to_string(),
             distance_arcsec: None,
             magnitude_v: None,

@@ -7,7 +7,8 @@ use super::{Fields, MJD_RANGE, Validation};
 use crate::avro::{Datum, Record};
 use crate::{
     AB_ZERO_POINT_NJY, AbMagnitude, Alert, Band, Cutout, Cutouts, DecodeError, Detection,
-    DetectionQuality, FluxNjy, ForcedPhotometry, Mjd, ObjectId, SourceId, Survey, UpperLimit,
+    DetectionQuality, FluxNjy, ForcedPhotometry, Mjd, ObjectId, SolarSystemMatch, SourceId, Survey,
+    UpperLimit,
 };
 
 /// A ZTF packet carries `objectId` and `candidate`, whatever its record is named.
@@ -83,13 +84,13 @@ pub(crate) fn alert_from_ztf(
 
 /// ZTF's nearest known solar-system object (`ssnamenr`, `ssdistnr`, `ssmagnr`): none when the
 /// name is null or "null" or the distance is ZTF's −999 sentinel.
-fn solar_system_match(f: &Fields<'_, '_>) -> Option<crate::SolarSystemMatch> {
+fn solar_system_match(f: &Fields<'_, '_>) -> Option<SolarSystemMatch> {
     let name = f.opt_str(&["ssnamenr"])?.trim();
     let distance = f.opt_f64(&["ssdistnr"]).filter(|d| *d >= 0.0)?;
     if name.is_empty() || name.eq_ignore_ascii_case("null") {
         return None;
     }
-    Some(crate::SolarSystemMatch {
+    Some(SolarSystemMatch {
         name: name.to_owned(),
         distance_arcsec: Some(distance),
         magnitude_v: f.opt_f64(&["ssmagnr"]).filter(|m| *m > 0.0),
