@@ -18,8 +18,9 @@ use rand::SeedableRng;
 /// Version of the simulated populations, logged with every training run: bumped whenever a prior
 /// or a physical model changes what the simulator draws (2: nearby, bright supernovae; 3 was an
 /// unmerged experiment; 4: periodic and cataclysmic variables against references co-added from
-/// the frames of a few weeks to months; 5: YSOs too, with slow variability over months to years).
-pub const POPULATION_VERSION: &str = "5";
+/// the frames of a few weeks to months; 5: YSOs too, with slow variability over months to years;
+/// 6: quasars, AGN and blazars too).
+pub const POPULATION_VERSION: &str = "6";
 
 pub use alerts::alerts_for;
 pub use class::{Class, TopLevel, UnknownClass};
