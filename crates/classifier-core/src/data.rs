@@ -111,6 +111,25 @@ pub struct AugmentConfig {
     /// alerts 12 months of sources and forced photometry (LSE-163, DPDD §3.5.1).
     #[serde(default)]
     pub alert_views: usize,
+    /// How the alert views are spread over a class's objects (configs written before this
+    /// field: per object).
+    #[serde(default)]
+    pub alert_sampling: AlertSampling,
+}
+
+/// How alert views are spread over the objects of a class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSampling {
+    /// `alert_views` views of every object, whatever the number of alerts it raises.
+    #[default]
+    PerObject,
+    /// `alert_views` × objects views per class and survey, each at a detection drawn from all of
+    /// theirs: an object is seen as often as it raises alerts, as in the stream and in any sample
+    /// of its alerts. An object with 30 detections in a month raises 30 alerts, one near the
+    /// threshold 2; per object, simulated 30-day ZTF views hold a median of 2–9 detections by
+    /// class, per alert 6–12 (the labelled real alerts of the Fink sample: 5–18).
+    PerAlert,
 }
 
 impl Default for AugmentConfig {
@@ -121,6 +140,7 @@ impl Default for AugmentConfig {
             max_days: 120.0,
             detections_only_probability: 0.3,
             alert_views: 3,
+            alert_sampling: AlertSampling::PerAlert,
         }
     }
 }
@@ -188,13 +208,54 @@ pub fn augment(curves: &[LabelledCurve], config: &AugmentConfig, seed: u64) -> V
             let days = rng.random_range(lo.min(hi)..=hi.max(lo)).exp();
             push(c.curve.truncated(end, days), &mut rng);
         }
-        for _ in 0..config.alert_views {
-            let Some(&end) = detections.choose(&mut rng) else {
-                continue;
+        if config.alert_sampling == AlertSampling::PerObject {
+            for _ in 0..config.alert_views {
+                let Some(&end) = detections.choose(&mut rng) else {
+                    continue;
+                };
+                out.push(LabelledCurve {
+                    curve: alert_view(&c.curve, end),
+                    label: c.label,
+                });
+            }
+        }
+    }
+    if config.alert_sampling == AlertSampling::PerAlert {
+        out.extend(alert_views_per_alert(curves, config.alert_views, &mut rng));
+    }
+    out
+}
+
+/// `per_object` × objects alert views for each class and survey, at detections drawn uniformly
+/// from all the detections of its objects.
+fn alert_views_per_alert(
+    curves: &[LabelledCurve],
+    per_object: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<LabelledCurve> {
+    // (class, survey) → objects, and every (object, detection time) of them; ordered for a
+    // deterministic draw.
+    let mut pools: std::collections::BTreeMap<_, (usize, Vec<(usize, f64)>)> = Default::default();
+    for (i, c) in curves.iter().enumerate() {
+        let pool = pools.entry((c.label, c.curve.survey)).or_default();
+        pool.0 += 1;
+        pool.1.extend(
+            c.curve
+                .points
+                .iter()
+                .filter(|p| p.detected)
+                .map(|p| (i, p.mjd)),
+        );
+    }
+    let mut out = Vec::new();
+    for (objects, alerts) in pools.values() {
+        for _ in 0..objects * per_object {
+            let Some(&(i, end)) = alerts.choose(rng) else {
+                break;
             };
             out.push(LabelledCurve {
-                curve: alert_view(&c.curve, end),
-                label: c.label,
+                curve: alert_view(&curves[i].curve, end),
+                label: curves[i].label,
             });
         }
     }
@@ -347,5 +408,49 @@ mod tests {
         let last = &views[3].curve;
         assert!(last.span_days() <= ZTF_ALERT_HISTORY_DAYS);
         assert!(last.points.iter().all(|p| p.detected));
+    }
+
+    #[test]
+    fn alert_views_follow_the_alerts_an_object_raises() {
+        // Two objects of one class: 10 detections and 1 (the second's others are forced photometry).
+        let mut sparse = curve(Survey::Ztf);
+        sparse.object_id = "sparse".into();
+        for p in sparse.points.iter_mut().skip(1) {
+            p.detected = false;
+        }
+        let labelled: Vec<LabelledCurve> = [curve(Survey::Ztf), sparse]
+            .into_iter()
+            .map(|curve| LabelledCurve { curve, label: 3 })
+            .collect();
+        let views_of_the_sparse_one = |alert_sampling| {
+            let config = AugmentConfig {
+                truncated_views: 0,
+                alert_views: 100,
+                alert_sampling,
+                ..AugmentConfig::default()
+            };
+            let views = augment(&labelled, &config, 7);
+            assert_eq!(views.len(), 2 + 200);
+            views[2..]
+                .iter()
+                .filter(|v| v.curve.object_id == "sparse")
+                .count()
+        };
+        assert_eq!(views_of_the_sparse_one(AlertSampling::PerObject), 100);
+        // 1 of 11 alerts: binomial(200, 1/11) has mean 18 and σ 4.
+        let per_alert = views_of_the_sparse_one(AlertSampling::PerAlert);
+        assert!((4..=36).contains(&per_alert), "{per_alert} of 200");
+    }
+
+    #[test]
+    fn configs_written_before_alert_sampling_keep_per_object_views() {
+        let old = r#"{"truncated_views":2,"min_days":8.0,"max_days":120.0,
+            "detections_only_probability":0.3,"alert_views":3}"#;
+        let config: AugmentConfig = serde_json::from_str(old).expect("old config");
+        assert_eq!(config.alert_sampling, AlertSampling::PerObject);
+        assert_eq!(
+            AugmentConfig::default().alert_sampling,
+            AlertSampling::PerAlert
+        );
     }
 }
