@@ -47,9 +47,29 @@ pub fn fit_temperature(logits: &[f32], labels: &[usize], k: usize) -> f32 {
 /// Mean negative log-likelihood of `labels` under the average over `samples` (each row-major,
 /// `k` wide) of softmax(logits / t): the MC-dropout predictive distribution inference serves.
 pub fn nll_averaged(samples: &[Vec<f32>], labels: &[usize], k: usize, t: f64) -> f64 {
+    nll_of_mixture(samples, None, labels, k, t)
+}
+
+/// Probabilities of an ensemble member held fixed while the other's temperature is fitted:
+/// `probabilities` (row-major, `k` wide) enter the served average with weight `share`.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedMember<'a> {
+    pub probabilities: &'a [f32],
+    pub share: f64,
+}
+
+/// [`nll_averaged`] of `(1 − share)·(MC average of softmax(logits / t)) + share·fixed`.
+pub fn nll_of_mixture(
+    samples: &[Vec<f32>],
+    fixed: Option<FixedMember>,
+    labels: &[usize],
+    k: usize,
+    t: f64,
+) -> f64 {
     if labels.is_empty() || k == 0 || samples.is_empty() {
         return 0.0;
     }
+    let share = fixed.map_or(0.0, |f| f.share);
     let mut p = vec![0f64; k];
     let mut total = 0.0;
     for (i, &y) in labels.iter().enumerate() {
@@ -62,7 +82,12 @@ pub fn nll_averaged(samples: &[Vec<f32>], labels: &[usize], k: usize, t: f64) ->
             let e: Vec<f64> = row.iter().map(|l| ((*l as f64 - max) / t).exp()).collect();
             let sum: f64 = e.iter().sum();
             for (acc, v) in p.iter_mut().zip(&e) {
-                *acc += v / sum / samples.len() as f64;
+                *acc += (1.0 - share) * v / sum / samples.len() as f64;
+            }
+        }
+        if let Some(row) = fixed.and_then(|f| f.probabilities.get(i * k..(i + 1) * k)) {
+            for (acc, q) in p.iter_mut().zip(row) {
+                *acc += share * f64::from(*q);
             }
         }
         total -= p.get(y).copied().unwrap_or(0.0).max(1e-12).ln();
@@ -77,6 +102,20 @@ pub fn fit_temperature_averaged(samples: &[Vec<f32>], labels: &[usize], k: usize
         return 1.0;
     }
     minimise_over_log_t(|t| nll_averaged(samples, labels, k, t))
+}
+
+/// The temperature of one ensemble member minimising the NLL of the served average, the other
+/// member's probabilities (`fixed`) held as they are.
+pub fn fit_temperature_in_ensemble(
+    samples: &[Vec<f32>],
+    fixed: FixedMember,
+    labels: &[usize],
+    k: usize,
+) -> f32 {
+    if labels.is_empty() || samples.is_empty() {
+        return 1.0;
+    }
+    minimise_over_log_t(|t| nll_of_mixture(samples, Some(fixed), labels, k, t))
 }
 
 /// Golden-section search for the T in [0.05, 20] minimising `f(T)`, on log T.
@@ -144,5 +183,39 @@ mod tests {
         assert!((single - fit_temperature(&one, &labels, 2)).abs() < 1e-3);
         let averaged = fit_temperature_averaged(&[a, b], &labels, 2);
         assert!(averaged < single, "{averaged} vs {single}");
+    }
+
+    #[test]
+    fn an_unsure_ensemble_member_makes_the_other_sharpen() {
+        // Labels follow logits 2:0 70 % of the time. Alone, softmax(2/T) = 0.7 at the optimum:
+        // T = 2/ln(7/3). A flat member (0.5, 0.5) holding half the average pulls the served
+        // probability towards 0.5, so the other must give 0.9 for it to be 0.7: T = 2/ln 9.
+        let mut logits = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..100 {
+            logits.extend_from_slice(&[2.0f32, 0.0]);
+            labels.push(usize::from(i % 10 >= 7));
+        }
+        let flat = vec![0.5f32; 200];
+        let samples = std::slice::from_ref(&logits);
+        let member = |share| FixedMember {
+            probabilities: &flat,
+            share,
+        };
+        let alone = fit_temperature_in_ensemble(samples, member(0.0), &labels, 2);
+        assert!((alone - fit_temperature(&logits, &labels, 2)).abs() < 1e-3);
+        assert!(
+            (f64::from(alone) - 2.0 / (7.0f64 / 3.0).ln()).abs() < 0.01,
+            "{alone}"
+        );
+        let shared = fit_temperature_in_ensemble(samples, member(0.5), &labels, 2);
+        assert!(
+            (f64::from(shared) - 2.0 / 9f64.ln()).abs() < 0.01,
+            "{shared}"
+        );
+        // Both serve 0.7, so both fits reach the same NLL.
+        let nll_alone = nll_of_mixture(samples, Some(member(0.0)), &labels, 2, f64::from(alone));
+        let nll_shared = nll_of_mixture(samples, Some(member(0.5)), &labels, 2, f64::from(shared));
+        assert!((nll_alone - nll_shared).abs() < 1e-4);
     }
 }

@@ -372,7 +372,10 @@ impl Classifier {
         let logits = to_vec(det.logits);
         let emb = to_vec(det.embedding);
         let n = chunk.len();
-        let energies = self.outlier_energies(chunk, &input);
+        let outlier_logits = self.outlier_logits(chunk, &input);
+        let energies: Option<Vec<f64>> = outlier_logits
+            .as_ref()
+            .map(|l| l.chunks(N_CLASSES).map(energy).collect());
         let mut probs = vec![0f32; n * N_CLASSES];
         if mc_samples >= 2 {
             let mut p = [0f32; N_CLASSES];
@@ -394,10 +397,24 @@ impl Classifier {
                 );
             }
         }
+        let ensemble = self
+            .meta
+            .outlier
+            .as_ref()
+            .filter(|o| o.class_share > 0.0)
+            .zip(outlier_logits.as_ref());
         for i in 0..n {
             let mut p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
-            // The anomaly score was fitted on the network's own uncertainty.
+            // The anomaly score was fitted on the classifier network's own uncertainty.
             let network_uncertainty = normalized_entropy(&p);
+            if let Some((outlier, logits)) = ensemble {
+                mix_in(
+                    &mut p,
+                    &logits[i * N_CLASSES..(i + 1) * N_CLASSES],
+                    outlier.temperature,
+                    outlier.class_share,
+                );
+            }
             priors.apply(&mut p);
             let class_index = argmax(&p);
             let top = top_level_probabilities(&p);
@@ -428,9 +445,9 @@ impl Classifier {
         out
     }
 
-    /// Energies of the outlier-exposed network on a batch, when the model has one; `input` is the
-    /// classifier's batch, reused when both networks standardise alike.
-    fn outlier_energies(&self, chunk: &[&Features], input: &ModelInput) -> Option<Vec<f64>> {
+    /// Deterministic logits (`n × 15`) of the outlier-exposed network on a batch, when the model
+    /// has one; `input` is the classifier's batch, reused when both networks standardise alike.
+    fn outlier_logits(&self, chunk: &[&Features], input: &ModelInput) -> Option<Vec<f32>> {
         let (net, outlier) = (self.outlier_net.as_ref()?, self.meta.outlier.as_ref()?);
         let logits = if outlier.standardizer == self.meta.standardizer {
             net.forward(input, false).logits
@@ -443,7 +460,7 @@ impl Classifier {
             );
             net.forward(&own, false).logits
         };
-        Some(to_vec(logits).chunks(N_CLASSES).map(energy).collect())
+        Some(to_vec(logits))
     }
 
     /// The anomaly score: the embedding's Gaussian score, averaged with the outlier network's
@@ -508,6 +525,17 @@ pub(crate) fn mc_logits(
         }
     }
     out
+}
+
+/// Replaces `probabilities` by `(1 − share)·probabilities + share·softmax(logits / temperature)`:
+/// the average of an ensemble's members.
+pub fn mix_in(probabilities: &mut [f32], logits: &[f32], temperature: f32, share: f32) {
+    let mut other = [0f32; N_CLASSES];
+    let other = &mut other[..logits.len().min(N_CLASSES)];
+    softmax_into(logits, temperature, other);
+    for (p, q) in probabilities.iter_mut().zip(other.iter()) {
+        *p = (1.0 - share) * *p + share * q;
+    }
 }
 
 /// Index of the largest value (first on ties).

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::anomaly::{AnomalyModel, ClassGaussians, GaussianFitInputs};
 use crate::batch::make_batch;
-use crate::calibration::{fit_temperature, fit_temperature_averaged, softmax_into};
+use crate::calibration::{
+    FixedMember, fit_temperature, fit_temperature_averaged, fit_temperature_in_ensemble,
+    nll_of_mixture, softmax_into,
+};
 use crate::data::{AugmentConfig, LabelledCurve, NamedCurve, augment, featurize, resample_noise};
 use crate::evaluate::{self, EvaluationReport};
 use crate::features::{FeatureConfig, Features, Standardizer};
@@ -684,6 +687,103 @@ pub fn refit_temperature(
     );
     classifier.meta.temperature = temperature;
     temperature
+}
+
+/// One share tried by [`fit_ensemble`]: the classifier's temperature fitted with it, and the NLL
+/// on the calibration views of the probabilities then served.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShareFit {
+    pub share: f32,
+    pub temperature: f32,
+    pub calibration_nll: f64,
+}
+
+/// What [`fit_ensemble`] chose: the share of the lowest NLL, and every share tried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnsembleFit {
+    pub chosen: ShareFit,
+    pub outlier_temperature: f32,
+    pub tried: Vec<ShareFit>,
+}
+
+/// Makes the outlier-exposed network a member of the class probabilities
+/// (`OutlierEnergy::class_share`; 0 leaves the classifier alone) with the share among `shares`
+/// whose served probabilities fit `views` best (lowest NLL), and fits both temperatures on
+/// `views`: the second network's on its own logits, then, for each share, the classifier's on
+/// the average served. The two networks may have trained on different splits, so `views` should
+/// be new to both (a simulation of its own seed). `None` when the model has no second network or
+/// no share is given.
+pub fn fit_ensemble(
+    classifier: &mut Classifier,
+    views: &[LabelledCurve],
+    shares: &[f32],
+) -> Option<EnsembleFit> {
+    let val = prepare(views, &classifier.meta.features);
+    let (net, outlier) = (
+        classifier.outlier_net.as_ref()?,
+        classifier.meta.outlier.as_ref()?,
+    );
+    let device = &classifier.device;
+    let (logits, _) = outputs(
+        net,
+        &val,
+        (&outlier.standardizer, outlier.model.grid_len),
+        device,
+        512,
+    );
+    let outlier_temperature = fit_temperature(&logits, &val.labels, N_CLASSES);
+    let mut probabilities = vec![0f32; logits.len()];
+    for (row, out) in logits
+        .chunks(N_CLASSES)
+        .zip(probabilities.chunks_mut(N_CLASSES))
+    {
+        softmax_into(row, outlier_temperature, out);
+    }
+    let meta = &classifier.meta;
+    let meta_in = (&meta.standardizer, meta.model.grid_len);
+    // As inference serves them: MC-dropout samples, or the deterministic pass.
+    let samples = if meta.mc_samples >= 2 {
+        let refs: Vec<&Features> = val.features.iter().collect();
+        crate::inference::mc_logits(&classifier.net, &refs, meta_in, device, meta.mc_samples)
+    } else {
+        vec![outputs(&classifier.net, &val, meta_in, device, 512).0]
+    };
+    let tried: Vec<ShareFit> = shares
+        .iter()
+        .map(|&share| {
+            let share = share.clamp(0.0, 1.0);
+            let fixed = FixedMember {
+                probabilities: &probabilities,
+                share: f64::from(share),
+            };
+            let temperature = fit_temperature_in_ensemble(&samples, fixed, &val.labels, N_CLASSES);
+            let calibration_nll = nll_of_mixture(
+                &samples,
+                Some(fixed),
+                &val.labels,
+                N_CLASSES,
+                f64::from(temperature),
+            );
+            ShareFit {
+                share,
+                temperature,
+                calibration_nll,
+            }
+        })
+        .collect();
+    let chosen = *tried
+        .iter()
+        .min_by(|a, b| a.calibration_nll.total_cmp(&b.calibration_nll))?;
+    classifier.meta.temperature = chosen.temperature;
+    if let Some(outlier) = classifier.meta.outlier.as_mut() {
+        outlier.class_share = chosen.share;
+        outlier.temperature = outlier_temperature;
+    }
+    Some(EnsembleFit {
+        chosen,
+        outlier_temperature,
+        tried,
+    })
 }
 
 /// A stable number per object (FNV-1a of its id), so an object's views share a cross-fitting fold.

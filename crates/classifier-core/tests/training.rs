@@ -5,10 +5,11 @@ mod common;
 
 use burn::optim::{AdamWConfig, GradientsParams};
 use classifier_core::batch::make_batch;
+use classifier_core::calibration::softmax_into;
 use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
 use classifier_core::outlier_energy::attach;
-use classifier_core::train::{train, validation_views, weighted_cross_entropy};
+use classifier_core::train::{fit_ensemble, train, validation_views, weighted_cross_entropy};
 use classifier_core::{Classifier, LightCurve, N_CLASSES, default_device};
 
 #[test]
@@ -201,6 +202,42 @@ fn an_outlier_exposed_network_joins_the_anomaly_score() {
     let in_memory = classifier.classify_features(&features, &[], 0);
     for (m, r) in scores(&in_memory).iter().zip(scores(&after)) {
         assert!((m - r).abs() < 1e-6, "{m} in memory, {r} reloaded");
+    }
+
+    // As an ensemble member, the second network's probabilities join the classifier's.
+    let labelled = validation_views(&config, &data);
+    let mut ensemble = reloaded.clone();
+    let fit = fit_ensemble(&mut ensemble, &labelled, &[0.5]).expect("the model has two networks");
+    assert_eq!(fit.tried.len(), 1);
+    assert!(fit.chosen.calibration_nll.is_finite() && fit.outlier_temperature > 0.0);
+    ensemble.save(&own_dir).expect("save the ensemble");
+    let ensemble = Classifier::load(&own_dir, &device).expect("reload the ensemble");
+    let served = ensemble.classify_features(&features, &[], 0);
+    let own = ensemble.raw_outputs(&features).logits;
+    let second = Classifier::load(&outlier_dir, &device)
+        .expect("the outlier network alone")
+        .raw_outputs(&features)
+        .logits;
+    let outlier_meta = ensemble.meta.outlier.as_ref().expect("kept");
+    assert_eq!(outlier_meta.class_share, 0.5);
+    for (i, prediction) in served.iter().enumerate() {
+        let (mut p, mut q) = ([0f32; 15], [0f32; 15]);
+        softmax_into(
+            &own[i * 15..(i + 1) * 15],
+            ensemble.meta.temperature,
+            &mut p,
+        );
+        softmax_into(
+            &second[i * 15..(i + 1) * 15],
+            outlier_meta.temperature,
+            &mut q,
+        );
+        for k in 0..15 {
+            let expected = 0.5 * p[k] + 0.5 * q[k];
+            assert!((prediction.probabilities[k] - expected).abs() < 1e-5);
+        }
+        // Mixing the class probabilities leaves the anomaly score as it was.
+        assert!((prediction.anomaly_score - after[i].anomaly_score).abs() < 1e-5);
     }
     for dir in [own_dir, outlier_dir, runs] {
         let _ = std::fs::remove_dir_all(dir);
