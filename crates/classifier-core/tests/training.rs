@@ -10,7 +10,7 @@ use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
 use classifier_core::outlier_energy::attach;
 use classifier_core::train::{fit_ensemble, train, validation_views, weighted_cross_entropy};
-use classifier_core::{Classifier, LightCurve, N_CLASSES, default_device};
+use classifier_core::{ClassPriors, Classifier, LightCurve, N_CLASSES, default_device};
 
 #[test]
 fn loss_falls_on_a_fixed_batch() {
@@ -212,7 +212,8 @@ fn an_outlier_exposed_network_joins_the_anomaly_score() {
     assert!(fit.chosen.calibration_nll.is_finite() && fit.outlier_temperature > 0.0);
     ensemble.save(&own_dir).expect("save the ensemble");
     let ensemble = Classifier::load(&own_dir, &device).expect("reload the ensemble");
-    let served = ensemble.classify_features(&features, &[], 0);
+    // Balanced priors: the survey priors would re-weight the supernova types afterwards.
+    let served = ensemble.classify_features_with_priors(&features, &[], 0, ClassPriors::Balanced);
     let own = ensemble.raw_outputs(&features).logits;
     let second = Classifier::load(&outlier_dir, &device)
         .expect("the outlier network alone")
@@ -234,7 +235,11 @@ fn an_outlier_exposed_network_joins_the_anomaly_score() {
         );
         for k in 0..15 {
             let expected = 0.5 * p[k] + 0.5 * q[k];
-            assert!((prediction.probabilities[k] - expected).abs() < 1e-5);
+            let served = prediction.probabilities[k];
+            assert!(
+                (served - expected).abs() < 1e-5,
+                "class {k}: {served} vs {expected}"
+            );
         }
         // Mixing the class probabilities leaves the anomaly score as it was.
         assert!((prediction.anomaly_score - after[i].anomaly_score).abs() < 1e-5);
