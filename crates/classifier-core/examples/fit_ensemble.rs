@@ -1,13 +1,13 @@
 //! Makes a model's outlier-exposed network a member of its class probabilities and refits both
 //! temperatures on calibration views new to both networks: a simulation of its own seed
 //! ([`CALIBRATION_SEED`]), cut into views as in training. Prints the NLL of each share tried
-//! (by default 0, 0.1, …, 0.6) and saves the model with the share of the lowest.
+//! (by default `ENSEMBLE_SHARES`: 0, 0.1, …, 0.6) and saves the model with the share of the lowest.
 //!
 //! `cargo run -p classifier-core --release --example fit_ensemble -- MODEL_DIR [objects_per_class] SHARE...`
 
 use std::path::PathBuf;
 
-use classifier_core::train::{TrainConfig, fit_ensemble};
+use classifier_core::train::{ENSEMBLE_SHARES, TrainConfig, fit_ensemble};
 use classifier_core::{Classifier, data, default_device};
 
 /// Training simulates seed 1, the test sets 2024 (`train_default`).
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .collect::<Result<_, _>>()?;
     if shares.is_empty() {
-        shares = (0..=6).map(|i| i as f32 / 10.0).collect();
+        shares = ENSEMBLE_SHARES.to_vec();
     }
     let config: TrainConfig =
         serde_json::from_str(&std::fs::read_to_string(dir.join("train_config.json"))?)?;

@@ -689,6 +689,9 @@ pub fn refit_temperature(
     temperature
 }
 
+/// The shares of the second network's class probabilities [`fit_ensemble`] tries by default.
+pub const ENSEMBLE_SHARES: [f32; 7] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+
 /// One share tried by [`fit_ensemble`]: the classifier's temperature fitted with it, and the NLL
 /// on the calibration views of the probabilities then served.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -28,6 +28,10 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     let summary: serde_json::Value =
         serde_json::from_slice(&trained.stdout).expect("a JSON summary");
     assert!(summary["outlier_network_tracking"].is_string(), "{summary}");
+    let share = summary["ensemble_share"]
+        .as_f64()
+        .expect("an ensemble share");
+    assert!((0.0..=0.6).contains(&share), "{summary}");
     for file in [
         "model.bpk",
         "outlier.bpk",
@@ -43,6 +47,19 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     assert!(
         meta["outlier"]["energy"]["overall"].is_array(),
         "no outlier calibration"
+    );
+    let saved = meta["outlier"]["class_share"]
+        .as_f64()
+        .expect("class_share");
+    assert!(
+        (saved - share).abs() < 1e-6,
+        "{saved} saved, {share} reported"
+    );
+    assert!(
+        summary["ensemble_temperature"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0),
+        "{summary}"
     );
     let config: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("train_config.json")).expect("read train_config.json"),

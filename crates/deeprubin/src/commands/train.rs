@@ -7,7 +7,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use classifier_core::data;
 use classifier_core::model::Architecture;
-use classifier_core::train::{DatasetInfo, TrainConfig, attach_outlier_network, train};
+use classifier_core::train::{
+    DatasetInfo, ENSEMBLE_SHARES, TrainConfig, attach_outlier_network, fit_ensemble, train,
+    validation_views,
+};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ArchitectureArg {
@@ -45,8 +48,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K")]
     pub noise_resampling: Option<f64>,
     /// Also train a network with outlier exposure of this weight (distorted supernovae pushed
-    /// towards uniform predictions; the shipped model uses 0.5) into OUT/outlier-network and add
-    /// its energy to the anomaly score.
+    /// towards uniform predictions; the shipped model uses 0.5) into OUT/outlier-network, add
+    /// its energy to the anomaly score and give it the share of the class probabilities that
+    /// fits the validation views best.
     #[arg(long, value_name = "WEIGHT")]
     pub outlier_exposure: Option<f64>,
     /// Compute device: default, flex, ndarray, cpu, cuda, cuda:N (as compiled in).
@@ -99,6 +103,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     tracing::info!(objects = dataset.len(), out = %args.out.display(), "training");
     let report = train(&config, &dataset, &args.out, &device)?;
     let mut outlier_run = None;
+    let mut ensemble = None;
     if let Some(weight) = args.outlier_exposure {
         let dir = args.out.join("outlier-network");
         let mut exposed = config.clone();
@@ -108,6 +113,17 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         let outlier = train(&exposed, &dataset, &dir, &device)?;
         let mut classifier = report.classifier.clone();
         attach_outlier_network(&mut classifier, outlier.classifier, &config, &dataset)?;
+        // Both networks trained on the same split, so its validation views are new to both.
+        let views = validation_views(&config, &dataset);
+        if let Some(fit) = fit_ensemble(&mut classifier, &views, &ENSEMBLE_SHARES) {
+            tracing::info!(
+                share = fit.chosen.share,
+                temperature = fit.chosen.temperature,
+                outlier_temperature = fit.outlier_temperature,
+                "the outlier-exposed network joins the class probabilities"
+            );
+            ensemble = Some(fit.chosen);
+        }
         classifier.save(&args.out)?;
         std::fs::copy(
             dir.join("train_config.json"),
@@ -134,6 +150,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             "temperature": report.temperature,
             "tracking": report.tracking_location,
             "outlier_network_tracking": outlier_run,
+            // One of ENSEMBLE_SHARES, printed as written there rather than as f32 noise.
+            "ensemble_share": ensemble.map(|e| (f64::from(e.share) * 100.0).round() / 100.0),
+            "ensemble_temperature": ensemble.map(|e| e.temperature),
         })
     );
     Ok(ExitCode::SUCCESS)
