@@ -148,15 +148,17 @@ fn minimise_over_log_t(f: impl Fn(f64) -> f64) -> f32 {
 mod tests {
     use super::*;
 
+    /// 100 curves with two-class logits `first`:0, whose label is class 0 for 70 of them.
+    fn right_seven_times_in_ten(first: f32) -> (Vec<f32>, Vec<usize>) {
+        let logits = [first, 0.0].repeat(100);
+        let labels = (0..100).map(|i| usize::from(i % 10 >= 7)).collect();
+        (logits, labels)
+    }
+
     #[test]
     fn overconfident_logits_get_a_temperature_above_one() {
         // Logits say 10:0 but the label is right only 70 % of the time: T > 1 softens them.
-        let mut logits = Vec::new();
-        let mut labels = Vec::new();
-        for i in 0..100 {
-            logits.extend_from_slice(&[10.0f32, 0.0]);
-            labels.push(usize::from(i % 10 >= 7));
-        }
+        let (logits, labels) = right_seven_times_in_ten(10.0);
         let t = fit_temperature(&logits, &labels, 2);
         assert!(t > 2.0, "{t}");
         // At the optimum the confidence matches the accuracy: softmax(10/T) ≈ 0.7.
@@ -190,12 +192,7 @@ mod tests {
         // Labels follow logits 2:0 70 % of the time. Alone, softmax(2/T) = 0.7 at the optimum:
         // T = 2/ln(7/3). A flat member (0.5, 0.5) holding half the average pulls the served
         // probability towards 0.5, so the other must give 0.9 for it to be 0.7: T = 2/ln 9.
-        let mut logits = Vec::new();
-        let mut labels = Vec::new();
-        for i in 0..100 {
-            logits.extend_from_slice(&[2.0f32, 0.0]);
-            labels.push(usize::from(i % 10 >= 7));
-        }
+        let (logits, labels) = right_seven_times_in_ten(2.0);
         let flat = vec![0.5f32; 200];
         let samples = std::slice::from_ref(&logits);
         let member = |share| FixedMember {
