@@ -648,8 +648,23 @@ fn run(
     })
 }
 
-/// Temperature scaling on the validation views, fitted on the probabilities inference serves:
-/// averages over `mc_samples` dropout draws, or one deterministic pass when `mc_samples` < 2.
+/// The logits whose softmaxes inference averages: `mc_samples` dropout draws, or one
+/// deterministic pass when `mc_samples` < 2.
+fn served_logits(
+    net: &LightCurveNet,
+    data: &Prepared,
+    meta_in: (&Standardizer, usize),
+    device: &Device,
+    mc_samples: usize,
+) -> Vec<Vec<f32>> {
+    if mc_samples < 2 {
+        return vec![outputs(net, data, meta_in, device, 512).0];
+    }
+    let refs: Vec<&Features> = data.features.iter().collect();
+    crate::inference::mc_logits(net, &refs, meta_in, device, mc_samples)
+}
+
+/// Temperature scaling on the validation views, fitted on the probabilities inference serves.
 fn calibrate_temperature(
     net: &LightCurveNet,
     val: &Prepared,
@@ -657,26 +672,31 @@ fn calibrate_temperature(
     device: &Device,
     mc_samples: usize,
 ) -> f32 {
-    if mc_samples < 2 {
-        let (logits, _) = outputs(net, val, meta_in, device, 512);
-        return fit_temperature(&logits, &val.labels, N_CLASSES);
-    }
-    let refs: Vec<&Features> = val.features.iter().collect();
-    let samples = crate::inference::mc_logits(net, &refs, meta_in, device, mc_samples);
+    let samples = served_logits(net, val, meta_in, device, mc_samples);
     fit_temperature_averaged(&samples, &val.labels, N_CLASSES)
 }
 
 /// Refits the temperature of a trained classifier on `config`'s validation views of `dataset`
-/// (as [`train`] does), leaving the networks and the anomaly model as they are. Returns it.
+/// (as [`train`] does), leaving the networks and the anomaly model as they are. Returns it. A
+/// model whose second network holds a share of the class probabilities keeps that share and
+/// refits both temperatures on the average it serves ([`fit_ensemble`]).
 pub fn refit_temperature(
     classifier: &mut Classifier,
     config: &TrainConfig,
     dataset: &[LabelledCurve],
 ) -> f32 {
-    let val = prepare(
-        &validation_views(config, dataset),
-        &classifier.meta.features,
-    );
+    let views = validation_views(config, dataset);
+    let share = classifier
+        .meta
+        .outlier
+        .as_ref()
+        .map_or(0.0, |o| o.class_share);
+    if share > 0.0
+        && let Some(fit) = fit_ensemble(classifier, &views, &[share])
+    {
+        return fit.chosen.temperature;
+    }
+    let val = prepare(&views, &classifier.meta.features);
     let meta = &classifier.meta;
     let temperature = calibrate_temperature(
         &classifier.net,
@@ -744,13 +764,7 @@ pub fn fit_ensemble(
     }
     let meta = &classifier.meta;
     let meta_in = (&meta.standardizer, meta.model.grid_len);
-    // As inference serves them: MC-dropout samples, or the deterministic pass.
-    let samples = if meta.mc_samples >= 2 {
-        let refs: Vec<&Features> = val.features.iter().collect();
-        crate::inference::mc_logits(&classifier.net, &refs, meta_in, device, meta.mc_samples)
-    } else {
-        vec![outputs(&classifier.net, &val, meta_in, device, 512).0]
-    };
+    let samples = served_logits(&classifier.net, &val, meta_in, device, meta.mc_samples);
     let tried: Vec<ShareFit> = shares
         .iter()
         .map(|&share| {

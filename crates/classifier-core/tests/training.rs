@@ -9,7 +9,9 @@ use classifier_core::calibration::softmax_into;
 use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
 use classifier_core::outlier_energy::attach;
-use classifier_core::train::{fit_ensemble, train, validation_views, weighted_cross_entropy};
+use classifier_core::train::{
+    fit_ensemble, refit_temperature, train, validation_views, weighted_cross_entropy,
+};
 use classifier_core::{ClassPriors, Classifier, LightCurve, N_CLASSES, default_device};
 
 #[test]
@@ -210,6 +212,12 @@ fn an_outlier_exposed_network_joins_the_anomaly_score() {
     let fit = fit_ensemble(&mut ensemble, &labelled, &[0.5]).expect("the model has two networks");
     assert_eq!(fit.tried.len(), 1);
     assert!(fit.chosen.calibration_nll.is_finite() && fit.outlier_temperature > 0.0);
+    // Refitting the temperature later keeps the share and refits on the served average.
+    let mut refitted = ensemble.clone();
+    let t = refit_temperature(&mut refitted, &config, &data);
+    let kept = refitted.meta.outlier.as_ref().expect("kept");
+    assert_eq!(kept.class_share, 0.5);
+    assert!(t > 0.0 && (kept.temperature - fit.outlier_temperature).abs() < 1e-6);
     ensemble.save(&own_dir).expect("save the ensemble");
     let ensemble = Classifier::load(&own_dir, &device).expect("reload the ensemble");
     // Balanced priors: the survey priors would re-weight the supernova types afterwards.
