@@ -5,6 +5,11 @@
 //! fainter) gives it, so a negative difference read from `mag` comes back negative. A row whose
 //! flux and magnitude are both empty (a non-detection exported without a value) carries nothing to
 //! classify: it is left out and its line reported; any other bad row is an error.
+//!
+//! Broker exports can be read as they are: each column is also found under its name in the alert
+//! schemas (ZTF Avro `candidate` and ALeRCE detections: `oid`/`objectId`, `jd`, `fid`, `magpsf`,
+//! `sigmapsf`; Rubin `DiaSource`: `diaObjectId`, `midpointMjdTai`, `psfFlux`, `psfFluxErr`), and
+//! Fink's `i:` prefix is dropped. The project's own names win where both are present.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -26,8 +31,8 @@ pub enum CsvError {
     },
     #[error("CSV error at {context}: {source}")]
     Csv { context: String, source: csv::Error },
-    #[error("missing column {0:?}")]
-    MissingColumn(&'static str),
+    #[error("missing column {:?} (accepted names: {})", .0[0], .0.join(", "))]
+    MissingColumn(&'static [&'static str]),
     #[error("the file has neither flux,flux_err nor mag,mag_err columns")]
     NoPhotometry,
     #[error("line {line}: {message}")]
@@ -89,17 +94,21 @@ pub fn parse_light_curves<R: Read>(
             source,
         })?
         .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    let col = |names: &[&str]| column(&headers, names);
+    let id_col = col(OBJECT_ID).ok_or(CsvError::MissingColumn(OBJECT_ID))?;
+    let time_col = match (col(MJD), col(JD)) {
+        (Some(c), _) => TimeColumn::Mjd(c),
+        (None, Some(c)) => TimeColumn::Jd(c),
+        (None, None) => return Err(CsvError::MissingColumn(TIME)),
     };
-    let id_col = col("object_id").ok_or(CsvError::MissingColumn("object_id"))?;
-    let mjd_col = col("mjd").ok_or(CsvError::MissingColumn("mjd"))?;
-    let band_col = col("band").ok_or(CsvError::MissingColumn("band"))?;
-    let flux_cols = col("flux").zip(col("flux_err"));
-    let mag_cols = col("mag").zip(col("mag_err"));
-    let sign_col = col("isdiffpos");
+    let band_col = match (col(BAND), col(ZTF_FID)) {
+        (Some(c), _) => BandColumn::Name(c),
+        (None, Some(c)) => BandColumn::ZtfFid(c),
+        (None, None) => return Err(CsvError::MissingColumn(BAND_OR_FID)),
+    };
+    let flux_cols = col(FLUX).zip(col(FLUX_ERR));
+    let mag_cols = col(MAG).zip(col(MAG_ERR));
+    let sign_col = col(ISDIFFPOS);
     if flux_cols.is_none() && mag_cols.is_none() {
         return Err(CsvError::NoPhotometry);
     }
@@ -135,10 +144,25 @@ pub fn parse_light_curves<R: Read>(
         if id.is_empty() {
             return Err(row_err("empty object_id".into()));
         }
-        let mjd = number(mjd_col, "mjd")?.ok_or_else(|| row_err("missing mjd".into()))?;
-        let band_name = field(band_col);
-        let band =
-            Band::parse(band_name).ok_or_else(|| row_err(format!("unknown band {band_name:?}")))?;
+        let mjd = match time_col {
+            TimeColumn::Mjd(c) => number(c, "mjd")?.ok_or_else(|| row_err("missing mjd".into()))?,
+            TimeColumn::Jd(c) => {
+                number(c, "jd")?.ok_or_else(|| row_err("missing jd".into()))? - MJD_ZERO_POINT_JD
+            }
+        };
+        let band = match band_col {
+            BandColumn::Name(c) => {
+                let name = field(c);
+                Band::parse(name).ok_or_else(|| row_err(format!("unknown band {name:?}")))?
+            }
+            BandColumn::ZtfFid(c) => {
+                let fid = field(c);
+                fid.parse::<i64>()
+                    .ok()
+                    .and_then(Band::from_ztf_fid)
+                    .ok_or_else(|| row_err(format!("fid {fid:?} is not a ZTF filter (1, 2, 3)")))?
+            }
+        };
         let from_flux = match flux_cols {
             Some((f, e)) => number(f, "flux")?.zip(number(e, "flux_err")?),
             None => None,
@@ -194,6 +218,49 @@ pub fn parse_light_curves<R: Read>(
     })
 }
 
+// Accepted names of each column, in order of preference (case-insensitive).
+const OBJECT_ID: &[&str] = &["object_id", "oid", "objectId", "diaObjectId"];
+const MJD: &[&str] = &["mjd", "midpointMjdTai"];
+/// ZTF's `jd` (Julian date), read as MJD = JD − 2400000.5.
+const JD: &[&str] = &["jd"];
+const TIME: &[&str] = &["mjd", "midpointMjdTai", "jd"];
+const BAND: &[&str] = &["band", "filter"];
+/// ZTF filter id, 1 = g, 2 = r, 3 = i.
+const ZTF_FID: &[&str] = &["fid"];
+const BAND_OR_FID: &[&str] = &["band", "filter", "fid"];
+const FLUX: &[&str] = &["flux", "psfFlux"];
+const FLUX_ERR: &[&str] = &["flux_err", "psfFluxErr"];
+const MAG: &[&str] = &["mag", "magpsf"];
+const MAG_ERR: &[&str] = &["mag_err", "sigmapsf"];
+const ISDIFFPOS: &[&str] = &["isdiffpos"];
+const CLASS: &[&str] = &["class", "classALeRCE", "label"];
+
+/// JD of MJD 0 (MJD = JD − 2400000.5, IAU 1973).
+const MJD_ZERO_POINT_JD: f64 = 2_400_000.5;
+
+enum TimeColumn {
+    Mjd(usize),
+    Jd(usize),
+}
+
+enum BandColumn {
+    Name(usize),
+    ZtfFid(usize),
+}
+
+/// Position of the first of `names` among the headers, ignoring case and Fink's `i:` prefix.
+fn column(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
+    let bare = |h: &str| {
+        let h = h.trim();
+        h.strip_prefix("i:").unwrap_or(h).to_string()
+    };
+    names.iter().find_map(|name| {
+        headers
+            .iter()
+            .position(|h| bare(h).eq_ignore_ascii_case(name))
+    })
+}
+
 /// Rubin if any point is in u, z or y; otherwise ZTF.
 fn infer_survey(points: &[Point]) -> Survey {
     if points
@@ -206,7 +273,8 @@ fn infer_survey(points: &[Point]) -> Survey {
     }
 }
 
-/// Reads `labels.csv` (`object_id,class`) as written; class names are not checked here.
+/// Reads `labels.csv` (`object_id,class`; also ALeRCE's `oid,classALeRCE`) as written; class names
+/// are not checked here.
 pub fn read_labels(path: &Path) -> Result<Vec<(String, String)>, CsvError> {
     let file = std::fs::File::open(path).map_err(|source| CsvError::Io {
         path: path.to_path_buf(),
@@ -228,9 +296,8 @@ pub fn parse_labels<R: Read>(reader: R) -> Result<Vec<(String, String)>, CsvErro
             source,
         })?
         .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let id_col = col("object_id").ok_or(CsvError::MissingColumn("object_id"))?;
-    let class_col = col("class").ok_or(CsvError::MissingColumn("class"))?;
+    let id_col = column(&headers, OBJECT_ID).ok_or(CsvError::MissingColumn(OBJECT_ID))?;
+    let class_col = column(&headers, CLASS).ok_or(CsvError::MissingColumn(CLASS))?;
     let mut out = Vec::new();
     for record in rdr.records() {
         let record = record.map_err(|source| CsvError::Csv {
@@ -347,5 +414,53 @@ mod tests {
     fn reads_labels() {
         let labels = parse_labels("object_id,class\nA,SNIa\nB,CV/Nova\n".as_bytes()).unwrap();
         assert_eq!(labels[1], ("B".to_string(), "CV/Nova".to_string()));
+        let alerce = parse_labels("oid,classALeRCE,ra\nZTF1,RRL,1.0\n".as_bytes()).unwrap();
+        assert_eq!(alerce, [("ZTF1".to_string(), "RRL".to_string())]);
+    }
+
+    #[test]
+    fn reads_alerce_and_fink_exports_with_jd_and_fid() {
+        // ALeRCE detections: `oid, mjd, fid, magpsf, sigmapsf, isdiffpos` (±1), extra columns.
+        let alerce = "oid,candid,mjd,fid,magpsf,sigmapsf,magpsf_corr,isdiffpos\n\
+                      ZTF1,1,59000.25,2,19.0,0.1,15.0,-1\nZTF1,2,59001.25,1,19.0,0.1,15.0,1\n";
+        let a = &parse_light_curves(alerce.as_bytes(), None).unwrap().curves[0];
+        assert_eq!(a.object_id, "ZTF1");
+        assert_eq!(
+            a.points.iter().map(|p| p.band).collect::<Vec<_>>(),
+            [Band::R, Band::G]
+        );
+        // The difference magnitude, not the reference-corrected one, with its sign.
+        assert_eq!(a.points[0].flux_njy.round(), -91_201.0);
+        assert_eq!(a.points[1].flux_njy.round(), 91_201.0);
+        // Fink: `i:`-prefixed ZTF candidate fields, time as JD (MJD = JD − 2400000.5).
+        let fink = "i:objectId,i:jd,i:fid,i:magpsf,i:sigmapsf,i:isdiffpos\n\
+                    ZTF2,2459000.75,1,19.0,0.1,t\n";
+        let f = &parse_light_curves(fink.as_bytes(), None).unwrap().curves[0];
+        assert_eq!(f.object_id, "ZTF2");
+        assert_eq!(f.points[0].mjd, 59_000.25);
+        assert_eq!(f.points[0].band, Band::G);
+        // A filter id outside ZTF's is an error naming it.
+        let bad = "oid,mjd,fid,magpsf,sigmapsf\nZTF3,59000,7,19,0.1\n";
+        let err = parse_light_curves(bad.as_bytes(), None).unwrap_err();
+        assert!(err.to_string().contains("fid \"7\""), "{err}");
+    }
+
+    #[test]
+    fn reads_rubin_dia_sources_and_prefers_the_projects_own_names() {
+        let rubin = "diaObjectId,midpointMjdTai,band,psfFlux,psfFluxErr\n\
+                     170,61000.5,y,-1500,100\n";
+        let r = &parse_light_curves(rubin.as_bytes(), None).unwrap().curves[0];
+        assert_eq!((r.object_id.as_str(), r.survey), ("170", Survey::Lsst));
+        assert_eq!((r.points[0].mjd, r.points[0].flux_njy), (61_000.5, -1500.0));
+        // `mjd` wins over `jd`, `flux` over `psfFlux`.
+        let both = "object_id,jd,mjd,band,psfFlux,psfFluxErr,flux,flux_err\n\
+                    A,2459000.75,60000,g,1,1,500,10\n";
+        let p = parse_light_curves(both.as_bytes(), None).unwrap().curves[0].points[0];
+        assert_eq!((p.mjd, p.flux_njy), (60_000.0, 500.0));
+        // A missing column names what would have been accepted.
+        let err = parse_light_curves("object_id,band,flux,flux_err\n".as_bytes(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mjd, midpointMjdTai, jd"), "{err}");
     }
 }

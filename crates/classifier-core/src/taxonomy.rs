@@ -55,14 +55,30 @@ impl TopLevel {
     }
 }
 
-/// Index of a class name in [`CLASS_NAMES`] (exact, then case-insensitive).
+/// Index of a class name in [`CLASS_NAMES`]: exact, then case-insensitive, then on letters and
+/// digits alone, so `SN Ia`, `cv-nova` or `Periodic Other` from a catalogue match too.
 pub fn class_index(name: &str) -> Option<usize> {
     let name = name.trim();
-    CLASS_NAMES.iter().position(|c| *c == name).or_else(|| {
-        CLASS_NAMES
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
-    })
+    let letters_and_digits = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    CLASS_NAMES
+        .iter()
+        .position(|c| *c == name)
+        .or_else(|| {
+            CLASS_NAMES
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(name))
+        })
+        .or_else(|| {
+            let bare = letters_and_digits(name);
+            CLASS_NAMES
+                .iter()
+                .position(|c| !bare.is_empty() && letters_and_digits(c) == bare)
+        })
 }
 
 /// Top-level group of the class at `index` (transients 0–3, stochastic 4–8, periodic 9–14).
@@ -92,6 +108,10 @@ mod tests {
         assert_eq!(class_index("CV/Nova"), Some(8));
         assert_eq!(class_index("periodic-other"), Some(14));
         assert_eq!(class_index("TDE"), None);
+        assert_eq!(class_index("SN Ia"), Some(0));
+        assert_eq!(class_index("Periodic Other"), Some(14));
+        assert_eq!(class_index("cv nova"), Some(8));
+        assert_eq!(class_index("--"), None);
         let count = |t| (0..N_CLASSES).filter(|&i| top_level_of(i) == t).count();
         assert_eq!(count(TopLevel::Transient), 4);
         assert_eq!(count(TopLevel::Stochastic), 5);

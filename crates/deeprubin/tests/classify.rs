@@ -115,6 +115,38 @@ fn classify_with_the_shipped_model_from_any_directory() {
 }
 
 #[test]
+fn a_fink_export_classifies_as_the_same_curve_in_the_documented_columns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let documented = dir.path().join("documented.csv");
+    let fink = dir.path().join("fink.csv");
+    let mut documented_csv = String::from("object_id,mjd,band,mag,mag_err,isdiffpos\n");
+    let mut fink_csv = String::from("i:objectId,i:jd,i:fid,i:magpsf,i:sigmapsf,i:isdiffpos\n");
+    for (i, mag) in [19.8, 19.2, 18.8, 18.6, 18.7, 19.0].iter().enumerate() {
+        let (band, fid) = if i % 2 == 0 { ("g", 1) } else { ("r", 2) };
+        let mjd = 60_000.0 + 2.0 * i as f64;
+        // MJD = JD − 2400000.5; these sums are exact in binary.
+        let jd = mjd + 2_400_000.5;
+        let sign = if i == 5 { "f" } else { "t" };
+        documented_csv.push_str(&format!("ZTF26rise,{mjd},{band},{mag},0.05,{sign}\n"));
+        fink_csv.push_str(&format!("ZTF26rise,{jd},{fid},{mag},0.05,{sign}\n"));
+    }
+    std::fs::write(&documented, documented_csv).expect("write");
+    std::fs::write(&fink, fink_csv).expect("write");
+    let classify = |csv: &Path| {
+        predictions(
+            &deeprubin(dir.path())
+                .args(["classify", "--mc-samples", "0"])
+                .arg(csv)
+                .output()
+                .expect("run deeprubin"),
+        )
+    };
+    let expected = classify(&documented);
+    assert_eq!(expected.len(), 1);
+    assert_eq!(classify(&fink), expected);
+}
+
+#[test]
 fn classify_names_a_missing_file_and_a_bad_row() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = deeprubin(dir.path())

@@ -19,7 +19,8 @@ pub struct ClassifyArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// `object_id,mjd,band,flux,flux_err` (nJy) and/or `mag,mag_err` (AB, with an optional
-    /// `isdiffpos` column giving the sign of a difference flux).
+    /// `isdiffpos` column giving the sign of a difference flux); alert-schema names such as
+    /// `oid`, `jd`, `fid`, `magpsf`, `sigmapsf`, `psfFlux` are accepted too.
     #[arg(long, value_name = "CSV")]
     pub lightcurves: Option<PathBuf>,
     /// The same CSV given without `--lightcurves`.
