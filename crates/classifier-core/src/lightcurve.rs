@@ -5,6 +5,10 @@ use alert_model::{Alert, Band, Detection, Survey};
 /// Detection threshold in |S/N| (ZTF and Rubin alert rule).
 pub const DETECTION_SNR: f64 = 5.0;
 
+/// Points in one band closer in time than this (days, about a second) come from one exposure:
+/// ZTF exposures are 30 s with ~10 s readout, Rubin visits 30 s.
+const SAME_EXPOSURE_DAYS: f64 = 1e-5;
+
 /// One photometric measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
@@ -46,6 +50,11 @@ pub struct LightCurve {
 }
 
 impl LightCurve {
+    /// Points sorted by time, without unusable values and with one measurement per exposure and
+    /// band: of several (a ZTF difference image can hold two candidates of one object, e.g. a
+    /// bright star split in two, each with its own `candid`), the one with the smallest error.
+    /// Training never sees an epoch twice, and a repeated epoch would count twice in the
+    /// Gaussian process and the periodogram.
     pub fn new(object_id: impl Into<String>, survey: Survey, mut points: Vec<Point>) -> Self {
         points.retain(|p| {
             p.mjd.is_finite()
@@ -54,7 +63,28 @@ impl LightCurve {
                 && p.flux_err_njy > 0.0
                 && p.band.effective_wavelength(survey).is_some()
         });
-        points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd));
+        points.sort_by(|a, b| {
+            a.mjd
+                .total_cmp(&b.mjd)
+                .then(a.band.cmp(&b.band))
+                .then(a.flux_err_njy.total_cmp(&b.flux_err_njy))
+        });
+        let mut kept: Vec<Point> = Vec::with_capacity(points.len());
+        for p in points {
+            // Of one exposure's points in a band, the first seen has the smallest error unless
+            // their times differ slightly; either way the better one is kept.
+            match kept
+                .iter_mut()
+                .rev()
+                .take_while(|k| p.mjd - k.mjd < SAME_EXPOSURE_DAYS)
+                .find(|k| k.band == p.band)
+            {
+                Some(k) if p.flux_err_njy < k.flux_err_njy => *k = p,
+                Some(_) => {}
+                None => kept.push(p),
+            }
+        }
+        let points = kept;
         LightCurve {
             object_id: object_id.into(),
             survey,
@@ -145,6 +175,43 @@ impl LightCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn point(mjd: f64, band: Band, flux_njy: f64, flux_err_njy: f64) -> Point {
+        Point {
+            mjd,
+            band,
+            flux_njy,
+            flux_err_njy,
+            detected: true,
+        }
+    }
+
+    #[test]
+    fn one_exposure_gives_one_point_per_band_the_most_precise() {
+        // ZTF17aabuqkq, pid 1756259602815: two candidates in one g difference image.
+        let t = 59_510.259_607;
+        let curve = LightCurve::new(
+            "dup",
+            Survey::Ztf,
+            vec![
+                point(t, Band::G, -476_474.0, 43_004.0),
+                point(t + 2e-6, Band::G, -495_404.0, 18_455.0),
+                point(t, Band::R, -1_000.0, 50.0),
+                point(t + 0.03, Band::G, 10.0, 1.0),
+                point(t + 2.0, Band::G, 20.0, 1.0),
+            ],
+        );
+        let kept: Vec<(Band, f64)> = curve.points.iter().map(|p| (p.band, p.flux_njy)).collect();
+        assert_eq!(
+            kept,
+            [
+                (Band::G, -495_404.0),
+                (Band::R, -1_000.0),
+                (Band::G, 10.0),
+                (Band::G, 20.0)
+            ]
+        );
+    }
 
     /// The curve read off an alert packet is the alert view training simulates for that epoch.
     #[test]
