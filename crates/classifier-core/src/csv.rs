@@ -9,7 +9,10 @@
 //! Broker exports can be read as they are: each column is also found under its name in the alert
 //! schemas (ZTF Avro `candidate` and ALeRCE detections: `oid`/`objectId`, `jd`, `fid`, `magpsf`,
 //! `sigmapsf`; Rubin `DiaSource`: `diaObjectId`, `midpointMjdTai`, `psfFlux`, `psfFluxErr`), and
-//! Fink's `i:` prefix is dropped. The project's own names win where both are present.
+//! Fink's `i:` prefix is dropped. The project's own names win where both are present. The CSV
+//! of the API's `GET /objects/{oid}/lightcurve` (`kind,mjd,band,flux_njy,flux_err_njy,mag_ab,…`)
+//! reads too: its upper limits (`kind = upper_limit`) are not measurements and are left out, and a
+//! file without an object id column is one object, named after the file.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -45,6 +48,10 @@ pub struct ParsedLightCurves {
     pub curves: Vec<LightCurve>,
     /// Line numbers of the rows with neither a flux nor a magnitude.
     pub rows_without_photometry: Vec<u64>,
+    /// Upper limits (`kind = upper_limit` rows) left out.
+    pub upper_limits: usize,
+    /// The object id given to every row of a file without an object id column.
+    pub object_id_from_file_name: Option<String>,
 }
 
 impl ParsedLightCurves {
@@ -75,13 +82,23 @@ pub fn read_light_curves(
         path: path.to_path_buf(),
         source,
     })?;
-    parse_light_curves(file, survey)
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    parse(file, survey, stem.as_deref())
 }
 
 /// [`read_light_curves`] from any reader. Objects come back in order of first appearance.
 pub fn parse_light_curves<R: Read>(
     reader: R,
     survey: Option<Survey>,
+) -> Result<ParsedLightCurves, CsvError> {
+    parse(reader, survey, None)
+}
+
+/// `file_object_id`: the id of a file without an object id column (none: such a file is an error).
+fn parse<R: Read>(
+    reader: R,
+    survey: Option<Survey>,
+    file_object_id: Option<&str>,
 ) -> Result<ParsedLightCurves, CsvError> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -95,7 +112,12 @@ pub fn parse_light_curves<R: Read>(
         })?
         .clone();
     let col = |names: &[&str]| column(&headers, names);
-    let id_col = col(OBJECT_ID).ok_or(CsvError::MissingColumn(OBJECT_ID))?;
+    let id_col = match (col(OBJECT_ID), file_object_id) {
+        (Some(c), _) => Some(c),
+        (None, Some(_)) => None,
+        (None, None) => return Err(CsvError::MissingColumn(OBJECT_ID)),
+    };
+    let kind_col = col(KIND);
     let time_col = match (col(MJD), col(JD)) {
         (Some(c), _) => TimeColumn::Mjd(c),
         (None, Some(c)) => TimeColumn::Jd(c),
@@ -116,6 +138,7 @@ pub fn parse_light_curves<R: Read>(
     let mut order: Vec<String> = Vec::new();
     let mut points: HashMap<String, Vec<Point>> = HashMap::new();
     let mut rows_without_photometry = Vec::new();
+    let mut upper_limits = 0;
     for record in rdr.records() {
         let record = record.map_err(|source| CsvError::Csv {
             context: "record".into(),
@@ -140,7 +163,14 @@ pub fn parse_light_curves<R: Read>(
                 .map(Some)
                 .map_err(|_| row_err(format!("{what} {s:?} is not a number")))
         };
-        let id = field(id_col);
+        if kind_col.is_some_and(|c| field(c).eq_ignore_ascii_case(UPPER_LIMIT)) {
+            upper_limits += 1;
+            continue;
+        }
+        let id = match (id_col, file_object_id) {
+            (Some(c), _) => field(c),
+            (None, id) => id.unwrap_or_default(),
+        };
         if id.is_empty() {
             return Err(row_err("empty object_id".into()));
         }
@@ -215,6 +245,11 @@ pub fn parse_light_curves<R: Read>(
     Ok(ParsedLightCurves {
         curves,
         rows_without_photometry,
+        upper_limits,
+        object_id_from_file_name: match id_col {
+            None => file_object_id.map(str::to_owned),
+            Some(_) => None,
+        },
     })
 }
 
@@ -228,12 +263,15 @@ const BAND: &[&str] = &["band", "filter"];
 /// ZTF filter id, 1 = g, 2 = r, 3 = i.
 const ZTF_FID: &[&str] = &["fid"];
 const BAND_OR_FID: &[&str] = &["band", "filter", "fid"];
-const FLUX: &[&str] = &["flux", "psfFlux"];
-const FLUX_ERR: &[&str] = &["flux_err", "psfFluxErr"];
-const MAG: &[&str] = &["mag", "magpsf"];
+const FLUX: &[&str] = &["flux", "flux_njy", "psfFlux"];
+const FLUX_ERR: &[&str] = &["flux_err", "flux_err_njy", "psfFluxErr"];
+const MAG: &[&str] = &["mag", "mag_ab", "magpsf"];
 const MAG_ERR: &[&str] = &["mag_err", "sigmapsf"];
 const ISDIFFPOS: &[&str] = &["isdiffpos"];
 const CLASS: &[&str] = &["class", "classALeRCE", "label"];
+/// The API's light-curve CSV: `detection`, `forced` or `upper_limit`.
+const KIND: &[&str] = &["kind"];
+const UPPER_LIMIT: &str = "upper_limit";
 
 /// JD of MJD 0 (MJD = JD − 2400000.5, IAU 1973).
 const MJD_ZERO_POINT_JD: f64 = 2_400_000.5;
@@ -443,6 +481,42 @@ mod tests {
         let bad = "oid,mjd,fid,magpsf,sigmapsf\nZTF3,59000,7,19,0.1\n";
         let err = parse_light_curves(bad.as_bytes(), None).unwrap_err();
         assert!(err.to_string().contains("fid \"7\""), "{err}");
+    }
+
+    #[test]
+    fn reads_the_apis_light_curve_csv_as_one_object_named_after_the_file() {
+        // `GET /objects/{oid}/lightcurve?format=csv` (docs/api.md): nJy fluxes, AB magnitudes,
+        // upper limits with a flux but no error, and no object id column.
+        let text = "kind,mjd,band,flux_njy,flux_err_njy,mag_ab,mag_err,source_id\n\
+                    upper_limit,59999.5,r,20000,,20.65,,\n\
+                    detection,60000.5,g,91201.08,9120.1,19.0,0.109,11\n\
+                    forced,60001.5,g,-2000,1500,,,\n";
+        let dir = std::env::temp_dir().join(format!("deeprubin-api-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ZTF18adoojej.csv");
+        std::fs::write(&path, text).unwrap();
+        let parsed = read_light_curves(&path, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+        let parsed = parsed.unwrap();
+        assert_eq!(parsed.upper_limits, 1);
+        assert!(parsed.rows_without_photometry.is_empty());
+        assert_eq!(
+            parsed.object_id_from_file_name.as_deref(),
+            Some("ZTF18adoojej")
+        );
+        let curve = &parsed.curves[0];
+        assert_eq!(curve.object_id, "ZTF18adoojej");
+        let points: Vec<(f64, bool)> = curve
+            .points
+            .iter()
+            .map(|p| (p.flux_njy, p.detected))
+            .collect();
+        assert_eq!(points, [(91_201.08, true), (-2000.0, false)]);
+        // Without a file name, the object id column stays required.
+        assert!(matches!(
+            parse_light_curves(text.as_bytes(), None),
+            Err(CsvError::MissingColumn(_))
+        ));
     }
 
     #[test]

@@ -70,6 +70,12 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(summary) = parsed.skipped_summary() {
         eprintln!("warning: {}: {summary}", path.display());
     }
+    if let Some(id) = &parsed.object_id_from_file_name {
+        eprintln!(
+            "note: {} has no object id column: its rows are one object, {id}",
+            path.display()
+        );
+    }
     let curves = parsed.curves;
     let predictions = classifier.classify_with_priors(&curves, args.mc_samples, args.priors);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
