@@ -141,6 +141,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reports.insert(name, serde_json::to_value(&r)?);
         eprintln!("{}", rows.last().cloned().unwrap_or_default());
     }
+    // ZTF alerts as a stream raises them (and as a labelled sample of its alerts holds them):
+    // each object as often as it raises alerts, 30 days of detections each.
+    {
+        let curves = data::ztf_alerts_as_streamed(&base, 2 * test_n, test_seed);
+        let name = "ztf_alerts_streamed";
+        let r = evaluate::evaluate(
+            &classifier,
+            &curves,
+            config.mc_samples,
+            ClassPriors::Balanced,
+        );
+        evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
+        rows.push(line(name, &r));
+        reports.insert(name.into(), serde_json::to_value(&r)?);
+        eprintln!("{}", rows.last().cloned().unwrap_or_default());
+    }
     // Inference throughput on this device (full curves and the 16-day ZTF alert views).
     let full: Vec<classifier_core::LightCurve> = base.iter().map(|c| c.curve.clone()).collect();
     let alerts: Vec<classifier_core::LightCurve> = full

@@ -295,6 +295,45 @@ pub fn alert_views_after(curves: &[NamedCurve], days: f64) -> Vec<NamedCurve> {
         .collect()
 }
 
+/// `per_class` ZTF alert views of each class, at detections drawn without replacement from all
+/// of the class's detections: the alerts a stream raises, and any sample of them with catalogue
+/// labels, see an object as often as it raises alerts (the per-alert sampling of training), where
+/// [`alert_views_after`] sees every object once.
+pub fn ztf_alerts_as_streamed(
+    curves: &[NamedCurve],
+    per_class: usize,
+    seed: u64,
+) -> Vec<NamedCurve> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut alerts_by_class: std::collections::BTreeMap<&str, Vec<(usize, f64)>> =
+        Default::default();
+    for (i, c) in curves.iter().enumerate() {
+        if c.curve.survey != alert_model::Survey::Ztf {
+            continue;
+        }
+        alerts_by_class.entry(&c.label).or_default().extend(
+            c.curve
+                .points
+                .iter()
+                .filter(|p| p.detected)
+                .map(|p| (i, p.mjd)),
+        );
+    }
+    alerts_by_class
+        .values()
+        .flat_map(|alerts| {
+            alerts
+                .choose_multiple(&mut rng, per_class)
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .map(|(i, end)| NamedCurve {
+            curve: alert_view(&curves[i].curve, end),
+            label: curves[i].label.clone(),
+        })
+        .collect()
+}
+
 /// Features of every curve, computed on all available cores.
 pub fn featurize(curves: &[&LightCurve], config: &FeatureConfig) -> Vec<Features> {
     let threads = std::thread::available_parallelism()
@@ -442,6 +481,49 @@ mod tests {
         // 1 of 11 alerts: binomial(200, 1/11) has mean 18 and σ 4.
         let per_alert = views_of_the_sparse_one(AlertSampling::PerAlert);
         assert!((4..=36).contains(&per_alert), "{per_alert} of 200");
+    }
+
+    #[test]
+    fn streamed_alerts_are_ztf_views_per_class_at_detections() {
+        let named = |survey, label: &str| NamedCurve {
+            curve: curve(survey),
+            label: label.into(),
+        };
+        // 10 detections each: A has 20 ZTF alerts, B 10 (its Rubin curve is left out).
+        let curves = [
+            named(Survey::Ztf, "A"),
+            named(Survey::Ztf, "A"),
+            named(Survey::Ztf, "B"),
+            named(Survey::Lsst, "B"),
+        ];
+        let views = ztf_alerts_as_streamed(&curves, 15, 3);
+        let count = |label: &str| views.iter().filter(|v| v.label == label).count();
+        assert_eq!((count("A"), count("B")), (15, 10));
+        let detections: Vec<f64> = curve(Survey::Ztf)
+            .points
+            .iter()
+            .filter(|p| p.detected)
+            .map(|p| p.mjd)
+            .collect();
+        for v in &views {
+            assert_eq!(v.curve.survey, Survey::Ztf);
+            let end = v
+                .curve
+                .points
+                .last()
+                .expect("a view ends at a detection")
+                .mjd;
+            assert!(detections.contains(&end));
+            assert!(v.curve.span_days() <= ZTF_ALERT_HISTORY_DAYS);
+        }
+        // B's ten alerts are drawn once each.
+        let mut ends: Vec<f64> = views
+            .iter()
+            .filter(|v| v.label == "B")
+            .map(|v| v.curve.points.last().map_or(0.0, |p| p.mjd))
+            .collect();
+        ends.sort_by(f64::total_cmp);
+        assert_eq!(ends, detections);
     }
 
     #[test]
