@@ -100,63 +100,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let test_n = (per_class / 3).max(30);
     let mut rows = Vec::new();
     let mut reports = serde_json::Map::new();
+    let mut record =
+        |name: &str, curves: &[NamedCurve]| -> Result<(), Box<dyn std::error::Error>> {
+            let t = Instant::now();
+            let r = evaluate::evaluate(
+                &classifier,
+                curves,
+                config.mc_samples,
+                ClassPriors::Balanced,
+            );
+            eprintln!(
+                "{name}: {} curves in {:.1}s",
+                curves.len(),
+                t.elapsed().as_secs_f64()
+            );
+            evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
+            rows.push(line(name, &r));
+            reports.insert(name.into(), serde_json::to_value(&r)?);
+            eprintln!("{}", rows.last().cloned().unwrap_or_default());
+            Ok(())
+        };
     for (name, truncate) in [
         ("full", None),
         ("truncated_32d", Some(32.0)),
         ("truncated_16d", Some(16.0)),
     ] {
-        let curves: Vec<NamedCurve> =
-            data::simulated_named(&sim(test_seed, test_n, truncate, true));
-        let t = Instant::now();
-        let r = evaluate::evaluate(
-            &classifier,
-            &curves,
-            config.mc_samples,
-            ClassPriors::Balanced,
-        );
-        eprintln!(
-            "{name}: {} curves in {:.1}s",
-            curves.len(),
-            t.elapsed().as_secs_f64()
-        );
-        evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
-        rows.push(line(name, &r));
-        reports.insert(name.into(), serde_json::to_value(&r)?);
-        eprintln!("{}", rows.last().cloned().unwrap_or_default());
+        record(
+            name,
+            &data::simulated_named(&sim(test_seed, test_n, truncate, true)),
+        )?;
     }
     // Alert views: what a ZTF alert D days after the first detection shows (detections of the
     // last 30 days), and a Rubin alert (12 months of sources and forced photometry).
     let base: Vec<NamedCurve> = data::simulated_named(&sim(test_seed, test_n, None, true));
     for days in [8.0, 16.0, 30.0] {
-        let curves = data::alert_views_after(&base, days);
-        let name = format!("alert_{days:.0}d");
-        let r = evaluate::evaluate(
-            &classifier,
-            &curves,
-            config.mc_samples,
-            ClassPriors::Balanced,
-        );
-        evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
-        rows.push(line(&name, &r));
-        reports.insert(name, serde_json::to_value(&r)?);
-        eprintln!("{}", rows.last().cloned().unwrap_or_default());
+        record(
+            &format!("alert_{days:.0}d"),
+            &data::alert_views_after(&base, days),
+        )?;
     }
     // ZTF alerts as a stream raises them (and as a labelled sample of its alerts holds them):
     // each object as often as it raises alerts, 30 days of detections each.
-    {
-        let curves = data::ztf_alerts_as_streamed(&base, 2 * test_n, test_seed);
-        let name = "ztf_alerts_streamed";
-        let r = evaluate::evaluate(
-            &classifier,
-            &curves,
-            config.mc_samples,
-            ClassPriors::Balanced,
-        );
-        evaluate::write_report(&r, &out, &format!("test_{name}_"))?;
-        rows.push(line(name, &r));
-        reports.insert(name.into(), serde_json::to_value(&r)?);
-        eprintln!("{}", rows.last().cloned().unwrap_or_default());
-    }
+    record(
+        "ztf_alerts_streamed",
+        &data::ztf_alerts_as_streamed(&base, 2 * test_n, test_seed),
+    )?;
     // Inference throughput on this device (full curves and the 16-day ZTF alert views).
     let full: Vec<classifier_core::LightCurve> = base.iter().map(|c| c.curve.clone()).collect();
     let alerts: Vec<classifier_core::LightCurve> = full
