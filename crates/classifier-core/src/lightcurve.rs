@@ -5,9 +5,9 @@ use alert_model::{Alert, Band, Detection, Survey};
 /// Detection threshold in |S/N| (ZTF and Rubin alert rule).
 pub const DETECTION_SNR: f64 = 5.0;
 
-/// Points in one band closer in time than this (days, about a second) come from one exposure:
-/// ZTF exposures are 30 s with ~10 s readout, Rubin visits 30 s.
-const SAME_EXPOSURE_DAYS: f64 = 1e-5;
+/// Points in one band closer in time than this (days, under 9 s) come from one exposure: ZTF
+/// exposures are 30 s with ~10 s readout, Rubin visits 30 s.
+const SAME_EXPOSURE_DAYS: f64 = 1e-4;
 
 /// One photometric measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,9 +51,10 @@ pub struct LightCurve {
 
 impl LightCurve {
     /// Points sorted by time, without unusable values and with one measurement per exposure and
-    /// band: of several (a ZTF difference image can hold two candidates of one object, e.g. a
-    /// bright star split in two, each with its own `candid`), the one with the smallest error.
-    /// Training never sees an epoch twice, and a repeated epoch would count twice in the
+    /// band: a detection rather than forced photometry of the same epoch (an alert packet or the
+    /// store holds both), and of several detections (a ZTF difference image can hold two
+    /// candidates of one object, e.g. a bright star split in two) the one with the smallest
+    /// error. Training never sees an epoch twice, and a repeated epoch would count twice in the
     /// Gaussian process and the periodogram.
     pub fn new(object_id: impl Into<String>, survey: Survey, mut points: Vec<Point>) -> Self {
         points.retain(|p| {
@@ -63,23 +64,18 @@ impl LightCurve {
                 && p.flux_err_njy > 0.0
                 && p.band.effective_wavelength(survey).is_some()
         });
-        points.sort_by(|a, b| {
-            a.mjd
-                .total_cmp(&b.mjd)
-                .then(a.band.cmp(&b.band))
-                .then(a.flux_err_njy.total_cmp(&b.flux_err_njy))
-        });
+        points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd));
+        let more_informative =
+            |a: &Point, b: &Point| (a.detected, b.flux_err_njy) > (b.detected, a.flux_err_njy);
         let mut kept: Vec<Point> = Vec::with_capacity(points.len());
         for p in points {
-            // Of one exposure's points in a band, the first seen has the smallest error unless
-            // their times differ slightly; either way the better one is kept.
             match kept
                 .iter_mut()
                 .rev()
                 .take_while(|k| p.mjd - k.mjd < SAME_EXPOSURE_DAYS)
                 .find(|k| k.band == p.band)
             {
-                Some(k) if p.flux_err_njy < k.flux_err_njy => *k = p,
+                Some(k) if more_informative(&p, k) => *k = p,
                 Some(_) => {}
                 None => kept.push(p),
             }
@@ -125,9 +121,10 @@ impl LightCurve {
     }
 
     /// The light curve an alert packet carries, as [`crate::data::alert_view`] simulates it: its
-    /// detections (each source id once) and, on Rubin, the forced photometry of epochs without a
-    /// detection in that band. ZTF forced photometry (`fp_hists`, schema 4) is left out, as the
-    /// ZTF alert views the classifier is trained on hold detections only.
+    /// detections (each source id once) and, on Rubin, the forced photometry (of an epoch with a
+    /// detection in that band, [`LightCurve::new`] keeps the detection). ZTF forced photometry
+    /// (`fp_hists`, schema 4) is left out, as the ZTF alert views the classifier is trained on
+    /// hold detections only.
     pub fn from_alert(alert: &Alert) -> LightCurve {
         let mut seen = std::collections::HashSet::new();
         let mut points: Vec<Point> = alert
@@ -136,21 +133,13 @@ impl LightCurve {
             .map(Point::from_detection)
             .collect();
         if alert.survey == Survey::Lsst {
-            let detected_epochs: std::collections::HashSet<(u64, Band)> =
-                points.iter().map(|p| (p.mjd.to_bits(), p.band)).collect();
-            points.extend(
-                alert
-                    .forced_photometry
-                    .iter()
-                    .filter(|f| !detected_epochs.contains(&(f.mjd.0.to_bits(), f.band)))
-                    .map(|f| Point {
-                        mjd: f.mjd.0,
-                        band: f.band,
-                        flux_njy: f.flux.0,
-                        flux_err_njy: f.flux_err.0,
-                        detected: (f.flux.0 / f.flux_err.0).abs() >= DETECTION_SNR,
-                    }),
-            );
+            points.extend(alert.forced_photometry.iter().map(|f| Point {
+                mjd: f.mjd.0,
+                band: f.band,
+                flux_njy: f.flux.0,
+                flux_err_njy: f.flux_err.0,
+                detected: (f.flux.0 / f.flux_err.0).abs() >= DETECTION_SNR,
+            }));
         }
         LightCurve::new(alert.object_id.as_str(), alert.survey, points)
     }
@@ -211,6 +200,18 @@ mod tests {
                 (Band::G, 20.0)
             ]
         );
+        // Forced photometry of a detected epoch gives way to the detection, even when its
+        // error is smaller.
+        let forced = Point {
+            detected: false,
+            ..point(t, Band::R, -990.0, 40.0)
+        };
+        let curve = LightCurve::new(
+            "forced",
+            Survey::Lsst,
+            vec![forced, point(t, Band::R, -1_000.0, 50.0)],
+        );
+        assert_eq!(curve.points, [point(t, Band::R, -1_000.0, 50.0)]);
     }
 
     /// The curve read off an alert packet is the alert view training simulates for that epoch.

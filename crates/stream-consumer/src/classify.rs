@@ -235,9 +235,8 @@ pub fn curve_for_alert(alert: &Alert, stored: Option<&store::LightCurve>) -> Lig
             }
         }
     }
-    // A forced measurement at a detection's epoch duplicates it: keep the detection.
-    points.sort_by(|a, b| a.mjd.total_cmp(&b.mjd).then(b.detected.cmp(&a.detected)));
-    points.dedup_by(|b, a| a.band == b.band && (a.mjd - b.mjd).abs() < 1e-4);
+    // A forced measurement at a detection's epoch duplicates it: `LightCurve::new` keeps the
+    // detection.
     LightCurve::new(alert.object_id.as_str(), alert.survey, points)
 }
 
