@@ -19,8 +19,9 @@ use rand::SeedableRng;
 /// or a physical model changes what the simulator draws (2: nearby, bright supernovae; 3 was an
 /// unmerged experiment; 4: periodic and cataclysmic variables against references co-added from
 /// the frames of a few weeks to months; 5: YSOs too, with slow variability over months to years;
-/// 6: quasars, AGN and blazars too).
-pub const POPULATION_VERSION: &str = "6";
+/// 6: quasars, AGN and blazars too; 7 was an unmerged experiment; 8: SN II plateaus decline alike
+/// in all bands, LPVs redder with amplitudes that grow less towards g).
+pub const POPULATION_VERSION: &str = "8";
 
 pub use alerts::alerts_for;
 pub use class::{Class, TopLevel, UnknownClass};

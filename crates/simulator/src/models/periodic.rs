@@ -176,9 +176,11 @@ impl PeriodicModel {
             }
             // Long-period variables: Mira 100–1000 d (mode ≈ 300), > 2.5 mag (up to ~8 in g);
             // semi-regular 20–2000 d, < 2.5 mag; very red (g − r > 1.5) (Mattei 1997, JAAVSO 25, 57).
+            // The difference flux of the LPVs in the shared Fink sample stays as red as the star
+            // (median g − r 2.1, 1.3–3.8): the amplitude grows only mildly towards g.
             Class::Lpv => {
-                m.g_minus_r = uniform(rng, 1.5, 3.0);
-                m.amp_index = 2.0;
+                m.g_minus_r = uniform(rng, 1.8, 3.3);
+                m.amp_index = 1.0;
                 if rng_bool(rng, 0.4) {
                     m.period = normal_clamped(rng, 300.0, 100.0, 100.0, 1000.0);
                     m.amp_g = uniform(rng, 2.5, 8.0);
@@ -337,6 +339,38 @@ mod tests {
         assert!(
             far >= 5,
             "only {far} of 30 LPV templates far from the phase average"
+        );
+    }
+
+    #[test]
+    fn lpv_difference_flux_is_as_red_as_real_ones() {
+        // Real LPVs in the shared Fink sample: median g − r of the difference flux 1.3–3.8
+        // (median 2.1). Per object, the median over epochs where g and r differ from the
+        // reference with the same sign.
+        let mut rng = SimRng::seed_from_u64(5);
+        let mut medians: Vec<f64> = (0..60)
+            .filter_map(|_| {
+                let mut m = PeriodicModel::sample(Class::Lpv, &ctx(), &mut rng);
+                let mut colours: Vec<f64> = (0..120)
+                    .filter_map(|k| {
+                        let t = 60_000.0 + 3.0 * k as f64;
+                        let g = m.eval(t, 4800.0, &mut rng).diff;
+                        let r = m.eval(t, 6400.0, &mut rng).diff;
+                        (g * r > 0.0).then(|| -2.5 * (g / r).log10())
+                    })
+                    .collect();
+                colours.sort_by(f64::total_cmp);
+                colours.get(colours.len() / 2).copied()
+            })
+            .collect();
+        medians.sort_by(f64::total_cmp);
+        let median = medians[medians.len() / 2];
+        assert!((1.6..=2.8).contains(&median), "median g − r {median}");
+        let blue = medians.iter().filter(|c| **c < 1.0).count();
+        assert!(
+            blue * 10 <= medians.len(),
+            "{blue} of {} bluer than 1",
+            medians.len()
         );
     }
 

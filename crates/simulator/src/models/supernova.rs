@@ -293,7 +293,7 @@ fn sn_ibc(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
 }
 
 /// SN II: M = −16.7 ± 1 (−14…−18); rise 5–10 d; IIP plateau 80–120 d in r, IIL 0.03–0.05 mag/d;
-/// then a 1–2 mag drop and the ⁵⁶Co tail at 0.0098 mag/d; g fades faster than r.
+/// then a 1–2 mag drop and the ⁵⁶Co tail at 0.0098 mag/d; g fades faster than r as the colour reddens.
 fn sn_ii(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     let rise = uniform(rng, 5.0, 10.0);
     let plateau = rng_bool(rng, 0.7);
@@ -302,9 +302,12 @@ fn sn_ii(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     } else {
         (uniform(rng, 0.03, 0.05) / 1.0857, uniform(rng, 60.0, 90.0))
     };
-    // β(λ) = β_g·(λ/4800)^(−3): β at r (6400 Å) is β_r, g declines ≈ 2.4× faster.
-    let plateau_index = 3.0;
-    let beta_g = beta_r * (6400.0_f64 / 4800.0).powf(plateau_index) + 0.01;
+    // The plateau declines alike in all bands: its reddening comes from the colour evolution
+    // alone, which keeps g − r below ≈ 1.5 through the plateau (de Jaeger et al. 2018,
+    // MNRAS 476, 4592). A band-dependent decline on top of it reddened simulated SNe II twice,
+    // to g − r > 1.8, where real ones are LPVs.
+    let plateau_index = 0.0;
+    let beta_g = beta_r;
     let drop_mag = uniform(rng, 1.0, 2.0);
     let shape = Shape {
         tau_rise: rise / 5.0,
@@ -402,6 +405,25 @@ mod tests {
         let tp = m.peak_mjd();
         assert!(gr(tp) < 0.3, "{}", gr(tp));
         assert!(gr(tp + 30.0) > 0.5, "{}", gr(tp + 30.0));
+    }
+
+    #[test]
+    fn sn_ii_stay_bluer_than_lpvs_through_the_plateau() {
+        // g − r of SNe II stays below ≈ 1.5 through the plateau (de Jaeger et al. 2018,
+        // MNRAS 476, 4592); a redder, slowly varying source is an LPV.
+        let mut rng = SimRng::seed_from_u64(9);
+        for _ in 0..100 {
+            let (shape, colour, m, _) = sn_ii(&mut rng);
+            let plateau_end = shape.gamma;
+            let sn = TransientModel::new(shape, colour, m, 0.01, 60_000.0);
+            let tp = sn.peak_mjd();
+            let mut t = tp;
+            while t < tp + plateau_end - 10.0 {
+                let gr = -2.5 * (sn.eval(t, 4800.0).diff / sn.eval(t, 6400.0).diff).log10();
+                assert!(gr < 1.6, "g − r {gr} at {} d after peak", t - tp);
+                t += 5.0;
+            }
+        }
     }
 
     #[test]
