@@ -91,13 +91,14 @@ fn fink_alerts_become_a_labelled_set_the_shipped_model_beats_chance_on() {
     let n = metrics["n_evaluated"].as_u64().unwrap();
     assert!(n >= 50, "{metrics}");
     // Eleven classes are present, none above a fifth of the set: always naming the commonest
-    // scores under 0.2, guessing at random a balanced accuracy of 1/11. The shipped model scored
-    // 0.31 and 0.29 (2026-12-06); the bounds catch a model that no longer transfers to real data.
+    // scores under 0.2, guessing at random a balanced accuracy of 1/11. The shipped model
+    // (population version 8) scored 0.44–0.47, balanced 0.40–0.44, over 12 runs; the model
+    // before 0.38–0.42. The bounds catch a model that no longer transfers to real data.
     let accuracy = metrics["accuracy"].as_f64().unwrap();
     let balanced = metrics["balanced_accuracy"].as_f64().unwrap();
-    assert!(accuracy >= 0.2, "accuracy {accuracy} on {n} real alerts");
+    assert!(accuracy >= 0.35, "accuracy {accuracy} on {n} real alerts");
     assert!(
-        balanced >= 0.18,
+        balanced >= 0.3,
         "balanced accuracy {balanced} on {n} real alerts"
     );
 }
