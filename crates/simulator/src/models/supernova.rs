@@ -305,7 +305,9 @@ fn sn_ii(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     // The plateau declines alike in all bands: its reddening comes from the colour evolution
     // alone, which keeps g − r below ≈ 1.5 through the plateau (de Jaeger et al. 2018,
     // MNRAS 476, 4592). A band-dependent decline on top of it reddened simulated SNe II twice,
-    // to g − r > 1.8, where real ones are LPVs.
+    // to g − r > 1.8, where real ones are LPVs. Known flaw: the colour is anchored at g, so the
+    // reddening lifts r through the plateau (docs/eda.md); g should fade at β_r plus the
+    // reddening rate.
     let plateau_index = 0.0;
     let beta_g = beta_r;
     let drop_mag = uniform(rng, 1.0, 2.0);
