@@ -20,7 +20,6 @@ pub(crate) fn sample_transient(class: Class, ctx: &Context, rng: &mut SimRng) ->
                 Shape {
                     tau_rise: uniform(rng, 20.0, 30.0) / 5.0,
                     beta: 0.0,
-                    plateau_index: 0.0,
                     gamma: uniform(rng, 0.0, 5.0),
                     tau_fall: 1.0,
                     fall_index: 0.0,
@@ -46,7 +45,6 @@ pub(crate) fn sample_transient(class: Class, ctx: &Context, rng: &mut SimRng) ->
             Shape {
                 tau_rise: uniform(rng, 0.15, 0.3),
                 beta: 0.0,
-                plateau_index: 0.0,
                 gamma: 0.0,
                 tau_fall: 1.0857 / uniform(rng, 0.5, 1.0),
                 fall_index: 1.5,
@@ -71,7 +69,6 @@ pub(crate) fn sample_transient(class: Class, ctx: &Context, rng: &mut SimRng) ->
             Shape {
                 tau_rise: uniform(rng, 100.0, 200.0) / 5.0,
                 beta: 0.0,
-                plateau_index: 0.0,
                 gamma: uniform(rng, 0.0, 30.0),
                 tau_fall: 1.0857 / uniform(rng, 0.005, 0.015),
                 fall_index: 0.3,

@@ -12,9 +12,8 @@ use crate::cosmology::{distance_modulus_fast, redshift_for_distance_modulus_fast
 pub(crate) struct Shape {
     /// Logistic rise time scale: flux ∝ 1/(1 + e^(−τ/τ_rise)); rise from 1 % to peak ≈ 5·τ_rise.
     pub tau_rise: f64,
-    /// Plateau decline rate (1/d) at g; scales as (λ/4800 Å)^(−plateau_index).
+    /// Plateau decline rate (1/d), the same in every band: colour changes come from [`Colour`].
     pub beta: f64,
-    pub plateau_index: f64,
     /// Plateau duration (d).
     pub gamma: f64,
     /// e-folding time of the first decline after the plateau, at g; × (λ/4800 Å)^fall_index.
@@ -113,13 +112,12 @@ impl TransientModel {
         let s = &self.shape;
         let rise = 1.0 / (1.0 + (-tau / s.tau_rise).exp());
         let ratio = lambda / LAMBDA_G;
-        let beta = s.beta * ratio.powf(-s.plateau_index);
         let decline = if tau <= 0.0 {
             1.0
         } else if tau < s.gamma {
-            (-beta * tau).exp()
+            (-s.beta * tau).exp()
         } else {
-            let p = (-beta * s.gamma).exp();
+            let p = (-s.beta * s.gamma).exp();
             let x = tau - s.gamma;
             match s.power_law {
                 Some((t_pl, power)) => p * (1.0 + x / t_pl).powf(-power),
@@ -238,7 +236,6 @@ fn sn_ia(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     let shape = Shape {
         tau_rise: rise / 5.5,
         beta: 0.0,
-        plateau_index: 0.0,
         gamma: uniform(rng, 0.0, 3.0),
         // Δm15 ≈ 1.0857·15/τ_fall for an exponential decline.
         tau_fall: 16.3 / dm15,
@@ -269,7 +266,6 @@ fn sn_ibc(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     let shape = Shape {
         tau_rise: rise / 5.5,
         beta: 0.0,
-        plateau_index: 0.0,
         gamma: uniform(rng, 0.0, 3.0),
         tau_fall: 1.0857 / uniform(rng, 0.05, 0.1),
         fall_index: 0.8,
@@ -308,13 +304,10 @@ fn sn_ii(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     // to g − r > 1.8, where real ones are LPVs. Known flaw: the colour is anchored at g, so the
     // reddening lifts r through the plateau (docs/eda.md); g should fade at β_r plus the
     // reddening rate.
-    let plateau_index = 0.0;
-    let beta_g = beta_r;
     let drop_mag = uniform(rng, 1.0, 2.0);
     let shape = Shape {
         tau_rise: rise / 5.0,
-        beta: beta_g,
-        plateau_index,
+        beta: beta_r,
         gamma,
         tau_fall: uniform(rng, 5.0, 12.0),
         fall_index: 0.5,
@@ -339,7 +332,6 @@ fn slsn(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     let shape = Shape {
         tau_rise: rise / 5.0,
         beta: 0.0,
-        plateau_index: 0.0,
         gamma: uniform(rng, 0.0, 10.0),
         tau_fall: 1.0857 / uniform(rng, 0.02, 0.04),
         fall_index: 0.6,
