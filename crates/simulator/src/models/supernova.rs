@@ -303,7 +303,7 @@ fn sn_ii(rng: &mut SimRng) -> (Shape, Colour, f64, f64) {
     // MNRAS 476, 4592). A band-dependent decline on top of it reddened simulated SNe II twice,
     // to g − r > 1.8, where real ones are LPVs. Known flaw: the colour is anchored at g, so the
     // reddening lifts r through the plateau (docs/eda.md); g should fade at β_r plus the
-    // reddening rate.
+    // reddening rate (built and measured, not shipped: docs/experiments/).
     let drop_mag = uniform(rng, 1.0, 2.0);
     let shape = Shape {
         tau_rise: rise / 5.0,
