@@ -20,8 +20,9 @@ use rand::SeedableRng;
 /// unmerged experiment; 4: periodic and cataclysmic variables against references co-added from
 /// the frames of a few weeks to months; 5: YSOs too, with slow variability over months to years;
 /// 6: quasars, AGN and blazars too; 7 was an unmerged experiment; 8: SN II plateaus decline alike
-/// in all bands, LPVs redder with amplitudes that grow less towards g).
-pub const POPULATION_VERSION: &str = "8";
+/// in all bands, LPVs redder with amplitudes that grow less towards g; 9 was an unmerged
+/// experiment, `docs/experiments/`; 10: quasar and AGN walks smooth below a few weeks).
+pub const POPULATION_VERSION: &str = "10";
 
 pub use alerts::alerts_for;
 pub use class::{Class, TopLevel, UnknownClass};

@@ -97,7 +97,18 @@ impl DrwModel {
             }
         }
         let f0 = mag_to_njy(mag);
-        let mut walk = Ou::new(tau_obs, sf_inf / std::f64::consts::SQRT_2);
+        let sigma = sf_inf / std::f64::consts::SQRT_2;
+        let mut walk = if class == Class::Blazar {
+            // Blazars vary on timescales of days (their flares above).
+            Ou::new(tau_obs, sigma)
+        } else {
+            // Quasars and AGN are smoother than a damped random walk below a few weeks (rest
+            // lag 5–30 d, `Ou::smoothed`); real ones in 30-day ZTF views change by 0.002–0.006
+            // mag/d in difference flux, simulated walks by 0.010. σ is raised by
+            // √((τ + τ_s)/τ), the low-pass's loss, so SF∞ keeps its measured value.
+            let lag = log_uniform(rng, 5.0, 30.0) * (1.0 + z);
+            Ou::smoothed(tau_obs, sigma * ((tau_obs + lag) / tau_obs).sqrt(), lag)
+        };
         // The walk steps forward in time: visit the frames in order, before any alert epoch.
         let mut epochs = template.epochs().to_vec();
         epochs.sort_by(f64::total_cmp);
