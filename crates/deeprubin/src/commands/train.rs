@@ -44,7 +44,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Measurement errors in the loss: each epoch after the first trains on fluxes redrawn as
-    /// flux + K·σ·N(0, 1) (the shipped model uses 0.5; overrides the config).
+    /// flux + K·σ·N(0, 1) (overrides the config; the shipped model uses 0, its predecessor 0.5).
     #[arg(long, value_name = "K")]
     pub noise_resampling: Option<f64>,
     /// Also train a network with outlier exposure of this weight (distorted supernovae pushed
