@@ -97,3 +97,55 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     let score = line["anomaly_score"].as_f64().expect("anomaly_score");
     assert!((0.0..=1.0).contains(&score), "{score}");
 }
+
+/// The shipped model's share (0.9) was chosen on real alerts, which the validation NLL cannot
+/// see; `--class-share` reproduces it in one `train` run.
+#[test]
+fn class_share_sets_the_second_networks_share_of_the_probabilities() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let train = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_deeprubin"))
+            .current_dir(dir.path())
+            .args(["train", "--objects-per-class", "2", "--epochs", "1"])
+            .args(extra)
+            .arg("--out")
+            .arg(dir.path().join("model"))
+            .output()
+            .expect("run deeprubin train")
+    };
+    // Refused before any training: a share outside [0, 1], or no second network to share with.
+    let outside = train(&["--outlier-exposure", "0.5", "--class-share", "1.5"]);
+    assert!(!outside.status.success());
+    assert!(
+        String::from_utf8_lossy(&outside.stderr).contains("outside [0, 1]"),
+        "{}",
+        String::from_utf8_lossy(&outside.stderr)
+    );
+    let alone = train(&["--class-share", "0.9"]);
+    assert!(!alone.status.success());
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("--outlier-exposure"),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+    assert!(!dir.path().join("model").exists());
+
+    let trained = train(&["--outlier-exposure", "0.5", "--class-share", "0.9"]);
+    assert!(
+        trained.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trained.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&trained.stdout).expect("a JSON summary");
+    assert_eq!(summary["ensemble_share"].as_f64(), Some(0.9), "{summary}");
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("model/classifier.json"))
+            .expect("read classifier.json"),
+    )
+    .expect("classifier.json is JSON");
+    let saved = meta["outlier"]["class_share"]
+        .as_f64()
+        .expect("class_share");
+    assert!((saved - 0.9).abs() < 1e-6, "{saved}");
+}
