@@ -1,32 +1,44 @@
 //! `deeprubin train` as an operator runs it: a short run on simulated curves with the
 //! outlier-exposed second network, whose model directory `classify` then loads.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
-#[test]
-fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("model");
-    let trained = Command::new(env!("CARGO_BIN_EXE_deeprubin"))
-        .current_dir(dir.path())
+/// A tiny `deeprubin train` run in `dir` (2 objects per class, 1 epoch) into `dir/model`.
+fn train_tiny(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deeprubin"))
+        .current_dir(dir)
         .args(["train", "--objects-per-class", "2", "--epochs", "1"])
-        .args([
-            "--noise-resampling",
-            "0.5",
-            "--outlier-exposure",
-            "0.5",
-            "--out",
-        ])
-        .arg(&out)
+        .args(extra)
+        .arg("--out")
+        .arg(dir.join("model"))
         .output()
-        .expect("run deeprubin train");
+        .expect("run deeprubin train")
+}
+
+/// The JSON summary a successful run prints.
+fn summary_of(trained: &Output) -> serde_json::Value {
     assert!(
         trained.status.success(),
         "{}",
         String::from_utf8_lossy(&trained.stderr)
     );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&trained.stdout).expect("a JSON summary");
+    serde_json::from_slice(&trained.stdout).expect("a JSON summary")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("read the JSON file");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+#[test]
+fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("model");
+    let summary = summary_of(&train_tiny(
+        dir.path(),
+        &["--noise-resampling", "0.5", "--outlier-exposure", "0.5"],
+    ));
     assert!(summary["outlier_network_tracking"].is_string(), "{summary}");
     let share = summary["ensemble_share"]
         .as_f64()
@@ -40,10 +52,7 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("classifier.json")).expect("read classifier.json"),
-    )
-    .expect("classifier.json is JSON");
+    let meta = read_json(&out.join("classifier.json"));
     assert!(
         meta["outlier"]["energy"]["overall"].is_array(),
         "no outlier calibration"
@@ -61,10 +70,7 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
             .is_some_and(|t| t > 0.0),
         "{summary}"
     );
-    let config: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("train_config.json")).expect("read train_config.json"),
-    )
-    .expect("train_config.json is JSON");
+    let config = read_json(&out.join("train_config.json"));
     assert_eq!(config["noise_resampling"].as_f64(), Some(0.5));
     assert_eq!(
         config["outlier_exposure"].as_f64(),
@@ -103,16 +109,7 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
 #[test]
 fn class_share_sets_the_second_networks_share_of_the_probabilities() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let train = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_deeprubin"))
-            .current_dir(dir.path())
-            .args(["train", "--objects-per-class", "2", "--epochs", "1"])
-            .args(extra)
-            .arg("--out")
-            .arg(dir.path().join("model"))
-            .output()
-            .expect("run deeprubin train")
-    };
+    let train = |extra: &[&str]| train_tiny(dir.path(), extra);
     // Refused before any training: a share outside [0, 1], or no second network to share with.
     let outside = train(&["--outlier-exposure", "0.5", "--class-share", "1.5"]);
     assert!(!outside.status.success());
@@ -130,20 +127,14 @@ fn class_share_sets_the_second_networks_share_of_the_probabilities() {
     );
     assert!(!dir.path().join("model").exists());
 
-    let trained = train(&["--outlier-exposure", "0.5", "--class-share", "0.9"]);
-    assert!(
-        trained.status.success(),
-        "{}",
-        String::from_utf8_lossy(&trained.stderr)
-    );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&trained.stdout).expect("a JSON summary");
+    let summary = summary_of(&train(&[
+        "--outlier-exposure",
+        "0.5",
+        "--class-share",
+        "0.9",
+    ]));
     assert_eq!(summary["ensemble_share"].as_f64(), Some(0.9), "{summary}");
-    let meta: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("model/classifier.json"))
-            .expect("read classifier.json"),
-    )
-    .expect("classifier.json is JSON");
+    let meta = read_json(&dir.path().join("model/classifier.json"));
     let saved = meta["outlier"]["class_share"]
         .as_f64()
         .expect("class_share");
