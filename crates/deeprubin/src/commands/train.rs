@@ -56,19 +56,24 @@ pub struct TrainArgs {
     /// The outlier-exposed network's share of the class probabilities, in [0, 1], instead of
     /// the share of 0, 0.1, …, 0.6 with the lowest validation NLL (the shipped model uses 0.9,
     /// chosen on real alerts, which the simulated NLL cannot see: its model card).
-    #[arg(long, value_name = "SHARE", requires = "outlier_exposure")]
+    #[arg(long, value_name = "SHARE", requires = "outlier_exposure", value_parser = unit_share)]
     pub class_share: Option<f32>,
     /// Compute device: default, flex, ndarray, cpu, cuda, cuda:N (as compiled in).
     #[arg(long, default_value = "default")]
     pub device: String,
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if let Some(share) = args.class_share
-        && !(0.0..=1.0).contains(&share)
-    {
-        anyhow::bail!("--class-share {share} is outside [0, 1]");
+/// `--class-share`: a share of the class probabilities, in [0, 1].
+fn unit_share(text: &str) -> Result<f32, String> {
+    let share: f32 = text.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(format!("{share} is outside [0, 1]"))
     }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let device = classifier_core::device_by_name(&args.device)
         .with_context(|| format!("device {:?} is not available in this build", args.device))?;
     let mut config = match &args.config {
