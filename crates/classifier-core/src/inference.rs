@@ -15,6 +15,7 @@ use crate::calibration::softmax_into;
 use crate::data::featurize;
 use crate::features::{FeatureConfig, Features, Standardizer};
 use crate::lightcurve::LightCurve;
+use crate::members::{MEMBERS_DIR, Members, check_member, check_name};
 use crate::model::{LightCurveNet, ModelConfig, ModelInput};
 use crate::outlier_energy::{OUTLIER_WEIGHTS_FILE, OutlierEnergy, energy};
 use crate::priors::ClassPriors;
@@ -60,6 +61,10 @@ pub struct ModelMeta {
     /// The outlier-exposed network whose energy joins the anomaly score (absent in older models).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outlier: Option<OutlierEnergy>,
+    /// The pairs trained with other seeds whose outputs are averaged with this one's
+    /// ([`crate::members`]; absent in single models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Members>,
     /// Default MC-dropout samples.
     pub mc_samples: usize,
 }
@@ -124,6 +129,13 @@ pub struct RawOutputs {
     pub context: Vec<f32>,
 }
 
+/// What a model serves for a batch of `n` curves, before the class priors.
+pub(crate) struct Served {
+    /// Class probabilities, `n × 15`.
+    pub probabilities: Vec<f32>,
+    pub anomaly_scores: Vec<f32>,
+}
+
 /// A trained classifier on a device.
 #[derive(Debug, Clone)]
 pub struct Classifier {
@@ -131,6 +143,9 @@ pub struct Classifier {
     /// The outlier-exposed network of [`ModelMeta::outlier`], when the model has one.
     pub outlier_net: Option<LightCurveNet>,
     pub meta: ModelMeta,
+    /// The seed ensemble's other members ([`ModelMeta::members`], in that order), each a single
+    /// model.
+    pub members: Vec<Classifier>,
     pub device: Device,
     /// Curves per forward pass at most ([`BATCH_SIZE`] unless set).
     pub max_batch: usize,
@@ -203,13 +218,27 @@ impl Classifier {
             )?),
             None => None,
         };
-        Ok(Classifier {
+        let mut classifier = Classifier {
             net,
             outlier_net,
             meta,
+            members: Vec::new(),
             device: device.clone(),
             max_batch: BATCH_SIZE,
-        })
+        };
+        let names = classifier
+            .meta
+            .members
+            .as_ref()
+            .map_or_else(Vec::new, |m| m.names.clone());
+        for name in names {
+            // Checked before the path is built from it.
+            check_name(&name)?;
+            let member = Classifier::load(&dir.join(MEMBERS_DIR).join(&name), device)?;
+            check_member(&classifier, &name, &member)?;
+            classifier.members.push(member);
+        }
+        Ok(classifier)
     }
 
     /// Writes `model.bpk` and `classifier.json` into `dir`.
@@ -221,6 +250,12 @@ impl Classifier {
         save_weights(&self.net, &dir.join(WEIGHTS_FILE))?;
         if let Some(net) = &self.outlier_net {
             save_weights(net, &dir.join(OUTLIER_WEIGHTS_FILE))?;
+        }
+        if let Some(members) = &self.meta.members {
+            for (name, member) in members.names.iter().zip(&self.members) {
+                check_name(name)?;
+                member.save(&dir.join(MEMBERS_DIR).join(name))?;
+            }
         }
         let meta_path = dir.join(META_FILE);
         let text = serde_json::to_string_pretty(&self.meta).map_err(|source| ModelError::Meta {
@@ -249,10 +284,12 @@ impl Classifier {
                 temperature: 1.0,
                 anomaly: AnomalyModel::fit(&vec![0.0; d], &[0], &[0.0], d, N_CLASSES),
                 outlier: None,
+                members: None,
                 mc_samples: 0,
                 model,
                 features,
             },
+            members: Vec::new(),
             device: device.clone(),
             max_batch: BATCH_SIZE,
         }
@@ -356,11 +393,81 @@ impl Classifier {
         mc_samples: usize,
         priors: ClassPriors,
     ) -> Vec<(usize, Prediction)> {
+        let chunk: Vec<&Features> = positions.iter().map(|&i| &features[i]).collect();
+        let served = self.served_by_ensemble(&chunk, mc_samples);
+        let calibration = self
+            .meta
+            .members
+            .as_ref()
+            .filter(|_| !self.members.is_empty());
+        let mut out = Vec::with_capacity(positions.len());
+        for (i, (p, &score)) in served
+            .probabilities
+            .chunks(N_CLASSES)
+            .zip(&served.anomaly_scores)
+            .enumerate()
+        {
+            let mut p = p.to_vec();
+            priors.apply(&mut p);
+            let class_index = argmax(&p);
+            let top = top_level_probabilities(&p);
+            let uncertainty = normalized_entropy(&p);
+            // The ensemble's average is put back on the scale of one member's score.
+            let anomaly_score = calibration.map_or(score, |members| {
+                members.anomaly.cdf(f64::from(score), chunk[i].n_tokens) as f32
+            });
+            let global_index = positions[i];
+            out.push((
+                global_index,
+                Prediction {
+                    object_id: ids
+                        .get(global_index)
+                        .map_or_else(String::new, |s| s.to_string()),
+                    class: CLASS_NAMES[class_index].to_string(),
+                    class_index,
+                    top_level_class: TopLevel::ALL[argmax(&top)],
+                    top_level: top,
+                    uncertainty,
+                    anomaly_score,
+                    probabilities: p,
+                },
+            ));
+        }
+        out
+    }
+
+    /// What this model and its members serve for a batch, averaged (the anomaly score before the
+    /// ensemble's calibration).
+    pub(crate) fn served_by_ensemble(&self, chunk: &[&Features], mc_samples: usize) -> Served {
+        let mut served = self.served_by_pair(chunk, mc_samples);
+        if self.members.is_empty() {
+            return served;
+        }
+        for member in &self.members {
+            let other = member.served_by_pair(chunk, mc_samples);
+            for (sum, v) in served.probabilities.iter_mut().zip(&other.probabilities) {
+                *sum += v;
+            }
+            for (sum, v) in served.anomaly_scores.iter_mut().zip(&other.anomaly_scores) {
+                *sum += v;
+            }
+        }
+        let k = (self.members.len() + 1) as f32;
+        for v in served
+            .probabilities
+            .iter_mut()
+            .chain(served.anomaly_scores.iter_mut())
+        {
+            *v /= k;
+        }
+        served
+    }
+
+    /// What this model's own networks serve for a batch: the classifier's calibrated (and
+    /// MC-averaged) probabilities with the second network's mixed in, and the anomaly score.
+    fn served_by_pair(&self, chunk: &[&Features], mc_samples: usize) -> Served {
         let t = self.meta.temperature;
         let d_emb = self.meta.model.d_embedding;
-        let mut out = Vec::with_capacity(positions.len());
-        let chunk: Vec<&Features> = positions.iter().map(|&i| &features[i]).collect();
-        let chunk = chunk.as_slice();
         let input = make_batch(
             chunk,
             &self.meta.standardizer,
@@ -403,46 +510,29 @@ impl Classifier {
             .as_ref()
             .filter(|o| o.class_share > 0.0)
             .zip(outlier_logits.as_ref());
-        for i in 0..n {
-            let mut p = probs[i * N_CLASSES..(i + 1) * N_CLASSES].to_vec();
+        let mut anomaly_scores = Vec::with_capacity(n);
+        for (i, p) in probs.chunks_mut(N_CLASSES).enumerate() {
             // The anomaly score was fitted on the classifier network's own uncertainty.
-            let network_uncertainty = normalized_entropy(&p);
+            let network_uncertainty = normalized_entropy(p);
             if let Some((outlier, logits)) = ensemble {
                 mix_in(
-                    &mut p,
+                    p,
                     &logits[i * N_CLASSES..(i + 1) * N_CLASSES],
                     outlier.temperature,
                     outlier.class_share,
                 );
             }
-            priors.apply(&mut p);
-            let class_index = argmax(&p);
-            let top = top_level_probabilities(&p);
-            let uncertainty = normalized_entropy(&p);
-            let e = &emb[i * d_emb..(i + 1) * d_emb];
-            let global_index = positions[i];
-            out.push((
-                global_index,
-                Prediction {
-                    object_id: ids
-                        .get(global_index)
-                        .map_or_else(String::new, |s| s.to_string()),
-                    class: CLASS_NAMES[class_index].to_string(),
-                    class_index,
-                    top_level_class: TopLevel::ALL[argmax(&top)],
-                    top_level: top,
-                    uncertainty,
-                    anomaly_score: self.anomaly_score(
-                        e,
-                        network_uncertainty,
-                        energies.as_ref().and_then(|v| v.get(i).copied()),
-                        chunk[i].n_tokens,
-                    ),
-                    probabilities: p,
-                },
+            anomaly_scores.push(self.anomaly_score(
+                &emb[i * d_emb..(i + 1) * d_emb],
+                network_uncertainty,
+                energies.as_ref().and_then(|v| v.get(i).copied()),
+                chunk[i].n_tokens,
             ));
         }
-        out
+        Served {
+            probabilities: probs,
+            anomaly_scores,
+        }
     }
 
     /// Deterministic logits (`n × 15`) of the outlier-exposed network on a batch, when the model

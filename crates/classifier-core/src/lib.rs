@@ -21,6 +21,7 @@ pub mod batch;
 pub mod calibration;
 pub mod data;
 pub mod inference;
+pub mod members;
 pub mod model;
 pub mod outlier_energy;
 pub mod outliers;

@@ -557,8 +557,10 @@ fn run(
             temperature,
             anomaly,
             outlier: None,
+            members: None,
             mc_samples: config.mc_samples,
         },
+        members: Vec::new(),
         device: device.clone(),
         max_batch: crate::inference::BATCH_SIZE,
     };

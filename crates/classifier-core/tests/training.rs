@@ -8,11 +8,12 @@ use classifier_core::batch::make_batch;
 use classifier_core::calibration::softmax_into;
 use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
+use classifier_core::members::attach_members;
 use classifier_core::outlier_energy::attach;
 use classifier_core::train::{
     fit_ensemble, refit_temperature, train, validation_views, weighted_cross_entropy,
 };
-use classifier_core::{ClassPriors, Classifier, LightCurve, N_CLASSES, default_device};
+use classifier_core::{ClassPriors, Classifier, LightCurve, ModelError, N_CLASSES, default_device};
 
 #[test]
 fn loss_falls_on_a_fixed_batch() {
@@ -253,6 +254,95 @@ fn an_outlier_exposed_network_joins_the_anomaly_score() {
         assert!((prediction.anomaly_score - after[i].anomaly_score).abs() < 1e-5);
     }
     for dir in [own_dir, outlier_dir, runs] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn a_seed_ensemble_averages_its_members() {
+    let data = common::small_dataset(4, 31);
+    let runs = common::temp_dir("members-runs");
+    let (own_dir, member_dir) = (
+        common::temp_dir("members-model"),
+        common::temp_dir("members-seed8"),
+    );
+    let device = default_device();
+    let config = common::tiny_config(&runs);
+    let mut classifier = train(&config, &data, &own_dir, &device)
+        .expect("first member trains")
+        .classifier;
+    let mut reseeded = config.clone();
+    reseeded.seed = 8;
+    let member = train(&reseeded, &data, &member_dir, &device)
+        .expect("second member trains")
+        .classifier;
+
+    let views: Vec<LightCurve> = validation_views(&config, &data)
+        .into_iter()
+        .map(|v| v.curve)
+        .collect();
+    let features = classifier.featurize(&views);
+    let served =
+        |c: &Classifier| c.classify_features_with_priors(&features, &[], 0, ClassPriors::Balanced);
+    let (own, other) = (served(&classifier), served(&member));
+
+    // A member reading other features, or named outside the model directory, is refused.
+    let mut other_features = member.clone();
+    other_features.meta.features.max_tokens += 1;
+    let refused = attach_members(
+        &mut classifier.clone(),
+        vec![("x".into(), other_features)],
+        &features,
+    );
+    assert!(
+        matches!(refused, Err(ModelError::Incompatible(_))),
+        "{refused:?}"
+    );
+    let refused = attach_members(
+        &mut classifier.clone(),
+        vec![("../x".into(), member.clone())],
+        &features,
+    );
+    assert!(
+        matches!(refused, Err(ModelError::Incompatible(_))),
+        "{refused:?}"
+    );
+
+    attach_members(&mut classifier, vec![("seed8".into(), member)], &features)
+        .expect("same features");
+    classifier.save(&own_dir).expect("save the ensemble");
+    assert!(own_dir.join("members/seed8/model.bpk").is_file());
+    let ensemble = Classifier::load(&own_dir, &device).expect("reload the ensemble");
+    assert_eq!(ensemble.members.len(), 1);
+    let averaged = served(&ensemble);
+    let mut scores = Vec::new();
+    for ((a, b), e) in own.iter().zip(&other).zip(&averaged) {
+        for k in 0..N_CLASSES {
+            let expected = 0.5 * (a.probabilities[k] + b.probabilities[k]);
+            let got = e.probabilities[k];
+            assert!(
+                (got - expected).abs() < 1e-5,
+                "class {k}: {got} vs {expected}"
+            );
+        }
+        assert!((0.0..=1.0).contains(&e.anomaly_score));
+        scores.push(e.anomaly_score);
+    }
+    // Calibrated on these same views, the averaged score spreads over [0, 1] again.
+    let mean = scores.iter().sum::<f32>() / scores.len() as f32;
+    assert!((0.3..0.7).contains(&mean), "mean anomaly score {mean}");
+
+    // A model directory naming a member outside itself does not load.
+    let meta_path = own_dir.join("classifier.json");
+    let text = std::fs::read_to_string(&meta_path).expect("meta");
+    std::fs::write(&meta_path, text.replace("\"seed8\"", "\"../seed8\"")).expect("edit meta");
+    let refused = Classifier::load(&own_dir, &device);
+    assert!(
+        matches!(refused, Err(ModelError::Incompatible(_))),
+        "{:?}",
+        refused.err()
+    );
+    for dir in [own_dir, member_dir, runs] {
         let _ = std::fs::remove_dir_all(dir);
     }
 }

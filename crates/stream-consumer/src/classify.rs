@@ -71,6 +71,13 @@ pub fn resolve_model_dir(given: Option<&Path>) -> Result<PathBuf, ClassifyError>
 /// weights that produced it.
 fn model_version(dir: &Path) -> Result<String, ClassifyError> {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hash_model_files(&mut hasher, dir)?;
+    Ok(format!("{:016x}", hasher.digest()))
+}
+
+/// Feeds a model directory's metadata and weights to `hasher`, then its seed ensemble's members
+/// (each a model directory) in name order.
+fn hash_model_files(hasher: &mut xxhash_rust::xxh3::Xxh3, dir: &Path) -> Result<(), ClassifyError> {
     for file in [
         classifier_core::inference::META_FILE,
         classifier_core::inference::WEIGHTS_FILE,
@@ -85,7 +92,18 @@ fn model_version(dir: &Path) -> Result<String, ClassifyError> {
     {
         hasher.update(&bytes);
     }
-    Ok(format!("{:016x}", hasher.digest()))
+    let Ok(entries) = std::fs::read_dir(dir.join(classifier_core::members::MEMBERS_DIR)) else {
+        return Ok(());
+    };
+    let mut members: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    members.sort();
+    for member in members {
+        hash_model_files(hasher, &member)?;
+    }
+    Ok(())
 }
 
 impl ModelHandle {
@@ -284,4 +302,35 @@ pub fn object_keys<'a>(
         .filter(|a| seen.insert((a.survey, a.object_id.clone())))
         .map(|a| (a.survey, a.object_id.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, bytes: &[u8]) {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(path, bytes).expect("write");
+    }
+
+    #[test]
+    fn the_model_version_covers_the_seed_ensembles_members() {
+        let dir = std::env::temp_dir().join(format!("model-version-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        write(&dir.join("classifier.json"), b"{}");
+        write(&dir.join("model.bpk"), b"weights");
+        let single = model_version(&dir).expect("version");
+        let member = dir.join("members").join("seed8");
+        write(&member.join("classifier.json"), b"{}");
+        write(&member.join("model.bpk"), b"member weights");
+        let ensemble = model_version(&dir).expect("version");
+        assert_ne!(single, ensemble);
+        // Retraining a member alone gives another version.
+        write(&member.join("model.bpk"), b"retrained member weights");
+        assert_ne!(ensemble, model_version(&dir).expect("version"));
+        // A member without its weights is not a model.
+        std::fs::remove_file(member.join("model.bpk")).expect("remove");
+        assert!(model_version(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
