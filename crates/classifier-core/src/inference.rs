@@ -195,7 +195,8 @@ pub fn normalized_entropy(p: &[f32]) -> f32 {
 }
 
 impl Classifier {
-    /// Loads `classifier.json` and `model.bpk` from `dir` onto `device`.
+    /// Loads `classifier.json` and `model.bpk` (and `outlier.bpk`, and the seed ensemble's
+    /// members under `members/`, where it names them) from `dir` onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
         let meta = read_meta(&dir.join(META_FILE))?;
         if meta
@@ -241,7 +242,8 @@ impl Classifier {
         Ok(classifier)
     }
 
-    /// Writes `model.bpk` and `classifier.json` into `dir`.
+    /// Writes `model.bpk`, `outlier.bpk` and `classifier.json` into `dir`, and each member of a
+    /// seed ensemble into `members/<name>/`.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
             path: dir.to_path_buf(),
