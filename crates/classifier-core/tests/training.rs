@@ -3,15 +3,19 @@
 
 mod common;
 
+use std::path::Path;
+
 use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::Device;
 use classifier_core::batch::make_batch;
 use classifier_core::calibration::softmax_into;
+use classifier_core::data::LabelledCurve;
 use classifier_core::features::{Features, Standardizer};
 use classifier_core::inference::to_vec;
 use classifier_core::members::attach_members;
 use classifier_core::outlier_energy::attach;
 use classifier_core::train::{
-    fit_ensemble, refit_temperature, train, validation_views, weighted_cross_entropy,
+    TrainConfig, fit_ensemble, refit_temperature, train, validation_views, weighted_cross_entropy,
 };
 use classifier_core::{ClassPriors, Classifier, LightCurve, ModelError, N_CLASSES, default_device};
 
@@ -164,6 +168,29 @@ fn gru_baseline_trains_too() {
     let _ = std::fs::remove_dir_all(&runs);
 }
 
+/// Two tiny models on the same data, each with its configuration, saved into its directory.
+fn train_both(
+    (first, first_dir): (&TrainConfig, &Path),
+    (second, second_dir): (&TrainConfig, &Path),
+    data: &[LabelledCurve],
+    device: &Device,
+) -> (Classifier, Classifier) {
+    let trained = |config, dir| {
+        train(config, data, dir, device)
+            .expect("a tiny model trains")
+            .classifier
+    };
+    (trained(first, first_dir), trained(second, second_dir))
+}
+
+/// The curves of the validation views training cut from `data`.
+fn validation_curves(config: &TrainConfig, data: &[LabelledCurve]) -> Vec<LightCurve> {
+    validation_views(config, data)
+        .into_iter()
+        .map(|v| v.curve)
+        .collect()
+}
+
 #[test]
 fn an_outlier_exposed_network_joins_the_anomaly_score() {
     let data = common::small_dataset(4, 21);
@@ -171,19 +198,16 @@ fn an_outlier_exposed_network_joins_the_anomaly_score() {
     let (own_dir, outlier_dir) = (common::temp_dir("oe-model"), common::temp_dir("oe-outlier"));
     let device = default_device();
     let config = common::tiny_config(&runs);
-    let mut classifier = train(&config, &data, &own_dir, &device)
-        .expect("classifier trains")
-        .classifier;
     let mut exposed = config.clone();
     exposed.outlier_exposure = 0.5;
-    let outlier = train(&exposed, &data, &outlier_dir, &device)
-        .expect("outlier-exposed network trains")
-        .classifier;
+    let (mut classifier, outlier) = train_both(
+        (&config, &own_dir),
+        (&exposed, &outlier_dir),
+        &data,
+        &device,
+    );
 
-    let views: Vec<LightCurve> = validation_views(&config, &data)
-        .into_iter()
-        .map(|v| v.curve)
-        .collect();
+    let views = validation_curves(&config, &data);
     let features = classifier.featurize(&views);
     let before = classifier.classify_features(&features, &[], 0);
     attach(&mut classifier, outlier, &features).expect("both networks read the same features");
@@ -268,19 +292,16 @@ fn a_seed_ensemble_averages_its_members() {
     );
     let device = default_device();
     let config = common::tiny_config(&runs);
-    let mut classifier = train(&config, &data, &own_dir, &device)
-        .expect("first member trains")
-        .classifier;
     let mut reseeded = config.clone();
     reseeded.seed = 8;
-    let member = train(&reseeded, &data, &member_dir, &device)
-        .expect("second member trains")
-        .classifier;
+    let (mut classifier, member) = train_both(
+        (&config, &own_dir),
+        (&reseeded, &member_dir),
+        &data,
+        &device,
+    );
 
-    let views: Vec<LightCurve> = validation_views(&config, &data)
-        .into_iter()
-        .map(|v| v.curve)
-        .collect();
+    let views = validation_curves(&config, &data);
     let features = classifier.featurize(&views);
     let served =
         |c: &Classifier| c.classify_features_with_priors(&features, &[], 0, ClassPriors::Balanced);
