@@ -37,7 +37,16 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     let out = dir.path().join("model");
     let summary = summary_of(&train_tiny(
         dir.path(),
-        &["--noise-resampling", "0.5", "--outlier-exposure", "0.5"],
+        &[
+            "--noise-resampling",
+            "0.5",
+            "--outlier-exposure",
+            "0.5",
+            "--seed",
+            "3",
+            "--training-seed",
+            "5",
+        ],
     ));
     assert!(summary["outlier_network_tracking"].is_string(), "{summary}");
     let share = summary["ensemble_share"]
@@ -72,6 +81,11 @@ fn train_with_an_outlier_network_writes_a_model_that_classify_loads() {
     );
     let config = read_json(&out.join("train_config.json"));
     assert_eq!(config["noise_resampling"].as_f64(), Some(0.5));
+    // The simulation and training seeds are set apart (the shipped recipe: 1 and 7).
+    assert_eq!(config["dataset"]["simulation_seed"].as_u64(), Some(3));
+    assert_eq!(config["seed"].as_u64(), Some(5));
+    let outlier_config = read_json(&out.join("outlier_train_config.json"));
+    assert_eq!(outlier_config["seed"].as_u64(), Some(5));
     assert_eq!(
         config["outlier_exposure"].as_f64(),
         Some(0.0),

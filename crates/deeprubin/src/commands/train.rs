@@ -30,17 +30,22 @@ pub struct TrainArgs {
     /// `object_id,class` labels for --lightcurves.
     #[arg(long)]
     pub labels: Option<PathBuf>,
-    /// Simulated objects per class and survey (when no CSV is given).
-    #[arg(long, default_value_t = 250)]
+    /// Simulated objects per class and survey (when no CSV is given; the shipped model: 300).
+    #[arg(long, default_value_t = 300)]
     pub objects_per_class: usize,
-    /// Seed of the simulation and of training.
+    /// Seed of the simulation, and of training unless --training-seed is given.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value_t = 25)]
+    /// Seed of the initialisation, shuffling and views (the shipped model: 7, on simulation
+    /// seed 1); defaults to --seed.
+    #[arg(long)]
+    pub training_seed: Option<u64>,
+    /// Training epochs (the shipped model: 18).
+    #[arg(long, default_value_t = 18)]
     pub epochs: usize,
     #[arg(long, value_enum, default_value_t = ArchitectureArg::Transformer)]
     pub architecture: ArchitectureArg,
-    /// A JSON TrainConfig to start from (flags above override epochs, seed, architecture).
+    /// A JSON TrainConfig to start from (flags above override epochs, seeds, architecture).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Measurement errors in the loss: each epoch after the first trains on fluxes redrawn as
@@ -88,7 +93,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if let Some(k) = args.noise_resampling {
         config.noise_resampling = k;
     }
-    config.seed = args.seed;
+    config.seed = args.training_seed.unwrap_or(args.seed);
     config.model.architecture = match args.architecture {
         ArchitectureArg::Transformer => Architecture::Transformer,
         ArchitectureArg::Gru => Architecture::Gru,
