@@ -14,6 +14,10 @@ use classifier_core::data::alert_view;
 use classifier_core::{Classifier, LightCurve, device_by_name, throughput};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As `deeprubin` does; DEEPRUBIN_MALLOC_DEFAULTS=1 measures without it.
+    if std::env::var_os("DEEPRUBIN_MALLOC_DEFAULTS").is_none() {
+        classifier_core::allocator::keep_freed_tensor_memory();
+    }
     let args: Vec<String> = std::env::args().collect();
     let model = PathBuf::from(args.get(1).map_or("models/default", String::as_str));
     let seconds: f64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5.0);

@@ -39,6 +39,7 @@ fn line(name: &str, r: &EvaluationReport) -> String {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber_init();
+    classifier_core::allocator::keep_freed_tensor_memory();
     let args: Vec<String> = std::env::args().collect();
     let out = PathBuf::from(args.get(1).map_or("models/default", String::as_str));
     let per_class: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);

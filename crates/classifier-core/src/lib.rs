@@ -16,6 +16,7 @@ pub mod taxonomy;
 pub use lightcurve::{LightCurve, Point};
 pub use taxonomy::{CLASS_NAMES, N_CLASSES, TopLevel};
 
+pub mod allocator;
 pub mod anomaly;
 pub mod batch;
 pub mod calibration;

@@ -8,6 +8,9 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     telemetry::init();
+    if !classifier_core::allocator::keep_freed_tensor_memory() {
+        tracing::debug!("the allocator keeps its own thresholds for freed memory");
+    }
     let cli = cli::Cli::parse();
     match commands::run(cli.command) {
         Ok(code) => code,
