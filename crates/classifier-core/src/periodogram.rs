@@ -16,6 +16,8 @@ const OVERSAMPLING: f64 = 5.0;
 const MAX_FREQUENCIES: usize = 6000;
 /// Points used at most (an even subsample of longer curves).
 const MAX_POINTS: usize = 200;
+/// Powers closer than this to the highest count as equal (rounding, not signal).
+const TIE: f64 = 1e-12;
 
 /// The strongest periodicity of a light curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -236,10 +238,12 @@ pub fn best_period(lc: &LightCurve) -> Option<Periodicity> {
     let df = (MAX_FREQUENCY - f_min) / n_freq as f64;
     let wy: Vec<f64> = w.iter().zip(&y).map(|(w, y)| w * (y - ybar)).collect();
     let powers = gls_powers(&t, &w, &wy, yy, (f_min, df, n_freq));
-    let (best, &power) = powers
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))?;
+    // The lowest frequency among peaks equal to rounding: a regular cadence makes aliases
+    // (f + k/cadence) as strong as the true peak, and which of those rounding puts on top must not
+    // depend on the flux scale or the instruction set.
+    let top = powers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let best = powers.iter().position(|&p| p >= top - TIE)?;
+    let power = powers[best];
     let n = powers.len() as f64;
     let mean = powers.iter().sum::<f64>() / n;
     let sd = (powers.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / n)
@@ -362,6 +366,29 @@ mod tests {
             assert_eq!(portable, vector);
             assert_eq!((&c, &s), (&c_vector, &s_vector));
         }
+    }
+
+    /// On a regular cadence every alias of the peak has the same power to rounding; the choice
+    /// must not move when the fluxes and errors are scaled (the same curve, two magnitudes fainter).
+    #[test]
+    fn ties_between_aliases_go_to_the_lowest_frequency_whatever_the_scale() {
+        let rising = |scale: f64| {
+            let points = (0..20)
+                .map(|i| Point {
+                    mjd: 60000.0 + 1.5 * i as f64,
+                    band: if i % 2 == 0 { Band::G } else { Band::R },
+                    flux_njy: scale * (2000.0 + 400.0 * i as f64),
+                    flux_err_njy: scale * (150.0 + 10.0 * i as f64),
+                    detected: true,
+                })
+                .collect();
+            best_period(&LightCurve::new("r", Survey::Ztf, points)).expect("enough points")
+        };
+        let (bright, faint) = (rising(1.0), rising(10f64.powf(-0.8)));
+        assert_eq!(bright.period_days, faint.period_days);
+        assert!((bright.power - faint.power).abs() < 1e-9);
+        // The longest period of the grid (one fifth of the 28.5-day span's resolution): a trend.
+        assert!(bright.period_days > 28.5, "{bright:?}");
     }
 
     #[test]
