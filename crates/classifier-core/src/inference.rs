@@ -652,6 +652,12 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// Whether `device` runs each forward pass on one CPU thread (Burn's `flex` without its `rayon`
 /// feature, `ndarray`), so batches can go to separate cores.
 fn runs_on_one_cpu_thread(device: &Device) -> bool {
+    is_host_device(device)
+}
+
+/// Whether `device` keeps tensors in the process's own memory (`flex`, `ndarray`), so reading
+/// their values costs a copy, not a transfer.
+pub(crate) fn is_host_device(device: &Device) -> bool {
     #[cfg(feature = "flex")]
     if *device == Device::flex() {
         return true;

@@ -1,18 +1,19 @@
 //! The Burn models: a sequence encoder over observation tokens (Transformer or GRU) fused with an
 //! MLP over the GP grid and global features, with a 15-class head and a top-level head.
 
+pub mod activation;
 pub mod gru;
 pub mod transformer;
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::gelu;
 use burn::tensor::{Bool, Distribution};
 use serde::{Deserialize, Serialize};
 
 use crate::features::{D_GLOBAL, D_GLOBAL_LEGACY, D_TOKEN};
 use crate::taxonomy::{N_CLASSES, N_TOP};
 
+use activation::gelu;
 pub use gru::GruEncoder;
 pub use transformer::TransformerSequenceEncoder;
 

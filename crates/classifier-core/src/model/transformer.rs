@@ -2,12 +2,16 @@
 //! last point and to the peak), log wavelength, normalised flux, σ, S/N and detection flag; a linear
 //! layer embeds it and a pre-norm encoder (Xiong et al. 2020) attends over the unpadded tokens.
 
+use burn::nn::activation::Activation;
+use burn::nn::attention::MhaInput;
 use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput, TransformerEncoderLayer,
 };
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::Bool;
 
+use super::activation::gelu;
 use super::{ModelConfig, ModelInput, TOKEN_WIDTH, masked_pool};
 
 #[derive(Module, Debug)]
@@ -35,9 +39,53 @@ impl TransformerSequenceEncoder {
     /// `[batch, 2·d_model]`: masked mean and max of the encoded tokens.
     pub fn forward(&self, input: &ModelInput) -> Tensor<2> {
         let x = self.embed.forward(input.tokens.clone());
-        let h = self
-            .encoder
-            .forward(TransformerEncoderInput::new(x).mask_pad(input.pad_mask.clone()));
+        let h = if x.device().is_autodiff() {
+            self.encoder
+                .forward(TransformerEncoderInput::new(x).mask_pad(input.pad_mask.clone()))
+        } else {
+            self.encoder.layers.iter().fold(x, |x, layer| {
+                encoder_layer_inference(layer, x, &input.pad_mask)
+            })
+        };
         masked_pool(h, input)
+    }
+}
+
+/// Burn's `TransformerEncoderLayer::forward` (burn-nn 0.22.1) outside autodiff, where its dropout
+/// is the identity, with the feed-forward's GELU from [`gelu`] (the same weights and function; see
+/// `model/activation.rs` for why). A layer with another activation runs Burn's forward.
+fn encoder_layer_inference(
+    layer: &TransformerEncoderLayer,
+    x: Tensor<3>,
+    pad_mask: &Tensor<2, Bool>,
+) -> Tensor<3> {
+    if !matches!(layer.pwff.activation, Activation::Gelu(_)) {
+        return layer.forward(x, Some(pad_mask.clone()), None);
+    }
+    let attention_in = if layer.norm_first {
+        layer.norm_2.forward(x.clone())
+    } else {
+        x.clone()
+    };
+    let attended = layer
+        .mha
+        .forward(MhaInput::self_attn(attention_in).mask_pad(pad_mask.clone()))
+        .context;
+    let mut x = x + attended;
+    let feed_forward_in = if layer.norm_first {
+        layer.norm_1.forward(x.clone())
+    } else {
+        x = layer.norm_1.forward(x);
+        x.clone()
+    };
+    let pwff = &layer.pwff;
+    let fed = pwff
+        .linear_outer
+        .forward(gelu(pwff.linear_inner.forward(feed_forward_in)));
+    let x = x + fed;
+    if layer.norm_first {
+        x
+    } else {
+        layer.norm_2.forward(x)
     }
 }
