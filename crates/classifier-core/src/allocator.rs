@@ -15,8 +15,8 @@ const MMAP_THRESHOLD: i32 = 32 << 20;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TRIM_THRESHOLD: i32 = 64 << 20;
 
-/// Sets the allocator's thresholds for batched inference and training. Call it once at start-up,
-/// before threads allocate. Returns whether they were applied (only glibc has them; other
+/// Sets the allocator's thresholds for batched inference and training, for the allocations that
+/// follow. Call it once at start-up. Returns whether they were applied (only glibc has them; other
 /// allocators keep their own policy).
 pub fn keep_freed_tensor_memory() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
