@@ -3,7 +3,7 @@
 //! layer embeds it and a pre-norm encoder (Xiong et al. 2020) attends over the unpadded tokens.
 
 use burn::nn::activation::Activation;
-use burn::nn::attention::MhaInput;
+use burn::nn::attention::{MhaInput, MultiHeadAttention};
 use burn::nn::transformer::{
     TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput, TransformerEncoderLayer,
 };
@@ -11,7 +11,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Bool;
 
-use super::activation::gelu;
+use super::activation::{gelu, softmax_last};
 use super::{ModelConfig, ModelInput, TOKEN_WIDTH, masked_pool};
 
 #[derive(Module, Debug)]
@@ -67,10 +67,7 @@ fn encoder_layer_inference(
     } else {
         x.clone()
     };
-    let attended = layer
-        .mha
-        .forward(MhaInput::self_attn(attention_in).mask_pad(pad_mask.clone()))
-        .context;
+    let attended = self_attention_inference(&layer.mha, attention_in, pad_mask);
     let mut x = x + attended;
     let feed_forward_in = if layer.norm_first {
         layer.norm_1.forward(x.clone())
@@ -88,6 +85,43 @@ fn encoder_layer_inference(
     } else {
         layer.norm_2.forward(x)
     }
+}
+
+/// Burn's `MultiHeadAttention::forward` (burn-nn 0.22.1) as self-attention outside autodiff, where
+/// its dropout is the identity, with the softmax from [`softmax_last`]. Quiet softmax runs
+/// Burn's forward.
+fn self_attention_inference(
+    mha: &MultiHeadAttention,
+    x: Tensor<3>,
+    pad_mask: &Tensor<2, Bool>,
+) -> Tensor<3> {
+    if mha.quiet_softmax {
+        return mha
+            .forward(MhaInput::self_attn(x).mask_pad(pad_mask.clone()))
+            .context;
+    }
+    let [batch, length, d_model] = x.dims();
+    let heads = |linear: &Linear, x: Tensor<3>| {
+        linear
+            .forward(x)
+            .reshape([batch, length, mha.n_heads, mha.d_k])
+            .swap_dims(1, 2)
+    };
+    let query = heads(&mha.query, x.clone());
+    let key = heads(&mha.key, x.clone());
+    let value = heads(&mha.value, x);
+    let scores = query
+        .matmul(key.transpose())
+        .div_scalar((mha.d_k as f32).sqrt())
+        .mask_fill(
+            pad_mask.clone().reshape([batch, 1, 1, length]),
+            mha.min_float,
+        );
+    let context = softmax_last(scores)
+        .matmul(value)
+        .swap_dims(1, 2)
+        .reshape([batch, length, d_model]);
+    mha.output.forward(context)
 }
 
 #[cfg(test)]
