@@ -1,10 +1,12 @@
-//! GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), for inference on the CPU.
+//! GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), and the attention's softmax,
+//! for inference on the CPU.
 //!
 //! Burn's `flex` backend evaluates erf one element at a time with libm's `erff`, which took a third
 //! of the CPU time of a batch of year-long curves (the Transformer's feed-forward layers apply it
 //! to 256 curves × 64 tokens × 64 units). Outside autodiff on a CPU device the activation is
 //! computed here instead, over the tensor's values with a rational approximation of erf that the
-//! compiler vectorises; training (autodiff) and other devices keep Burn's.
+//! compiler vectorises; training (autodiff) and other devices keep Burn's. The softmax likewise
+//! ([`softmax_last`]).
 
 use burn::prelude::*;
 use burn::tensor::DType;
