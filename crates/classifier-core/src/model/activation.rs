@@ -14,43 +14,40 @@ use burn::tensor::DType;
 /// GELU of `x`: Burn's where it must differentiate or the tensor lives on an accelerator, else
 /// [`gelu_in_place`] on the values.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let device = x.device();
-    if device.is_autodiff() || !crate::inference::is_host_device(&device) || x.dtype() != DType::F32
-    {
-        return burn::tensor::activation::gelu(x);
-    }
-    let mut data = x.into_data();
-    let done = data.as_mut_slice::<f32>().map(gelu_in_place).is_ok();
-    let x = Tensor::from_data(data, &device);
-    if done {
-        x
-    } else {
-        burn::tensor::activation::gelu(x)
-    }
+    on_host_values(x, gelu_in_place, burn::tensor::activation::gelu)
 }
 
 /// Softmax over the last axis, for inference on the CPU like [`gelu`]: Burn's `flex` kernel calls
 /// a scalar `expf` per score, a quarter of the Transformer's time on year-long curves (256 curves
 /// × 4 heads × 64 × 64 attention scores per layer); [`softmax_rows_in_place`] vectorises it.
 pub fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let row_len = x.dims()[D - 1];
+    if row_len == 0 {
+        return x;
+    }
+    on_host_values(
+        x,
+        |values| softmax_rows_in_place(values, row_len),
+        |x| burn::tensor::activation::softmax(x, D - 1),
+    )
+}
+
+/// `in_place` over the values of `x`, taking its buffer (no copy), where they are f32 in this
+/// process's memory and nothing differentiates through them; else Burn's `op`.
+fn on_host_values<const D: usize>(
+    x: Tensor<D>,
+    in_place: impl FnOnce(&mut [f32]),
+    op: impl FnOnce(Tensor<D>) -> Tensor<D>,
+) -> Tensor<D> {
     let device = x.device();
     if device.is_autodiff() || !crate::inference::is_host_device(&device) || x.dtype() != DType::F32
     {
-        return burn::tensor::activation::softmax(x, D - 1);
+        return op(x);
     }
-    let row_len = x.dims()[D - 1];
     let mut data = x.into_data();
-    let done = row_len > 0
-        && data
-            .as_mut_slice::<f32>()
-            .map(|values| softmax_rows_in_place(values, row_len))
-            .is_ok();
+    let done = data.as_mut_slice::<f32>().map(in_place).is_ok();
     let x = Tensor::from_data(data, &device);
-    if done {
-        x
-    } else {
-        burn::tensor::activation::softmax(x, D - 1)
-    }
+    if done { x } else { op(x) }
 }
 
 /// Softmax of each row of `row_len` values in place: exp(v − max) / Σ exp(v − max), exp from
