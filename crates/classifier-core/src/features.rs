@@ -347,7 +347,7 @@ impl Standardizer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::lightcurve::Point;
     use alert_model::Band;
@@ -380,7 +380,8 @@ mod tests {
         }
     }
 
-    fn rising_curve(flux_factor: f64) -> LightCurve {
+    /// A steady two-band rise on a regular 1.5-day cadence, fluxes and errors times `flux_factor`.
+    pub(crate) fn rising_curve(flux_factor: f64) -> LightCurve {
         let points = (0..20)
             .map(|i| Point {
                 mjd: 60000.0 + 1.5 * i as f64,

@@ -373,16 +373,7 @@ mod tests {
     #[test]
     fn ties_between_aliases_go_to_the_lowest_frequency_whatever_the_scale() {
         let rising = |scale: f64| {
-            let points = (0..20)
-                .map(|i| Point {
-                    mjd: 60000.0 + 1.5 * i as f64,
-                    band: if i % 2 == 0 { Band::G } else { Band::R },
-                    flux_njy: scale * (2000.0 + 400.0 * i as f64),
-                    flux_err_njy: scale * (150.0 + 10.0 * i as f64),
-                    detected: true,
-                })
-                .collect();
-            best_period(&LightCurve::new("r", Survey::Ztf, points)).expect("enough points")
+            best_period(&crate::features::tests::rising_curve(scale)).expect("enough points")
         };
         let (bright, faint) = (rising(1.0), rising(10f64.powf(-0.8)));
         assert_eq!(bright.period_days, faint.period_days);
