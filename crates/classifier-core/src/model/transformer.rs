@@ -11,7 +11,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Bool;
 
-use super::activation::{gelu, softmax_last};
+use super::activation::{attention_softmax, gelu};
 use super::{ModelConfig, ModelInput, TOKEN_WIDTH, masked_pool};
 
 #[derive(Module, Debug)]
@@ -88,8 +88,8 @@ fn encoder_layer_inference(
 }
 
 /// Burn's `MultiHeadAttention::forward` (burn-nn 0.22.1) as self-attention outside autodiff, where
-/// its dropout is the identity, with the softmax from [`softmax_last`]. Quiet softmax runs
-/// Burn's forward.
+/// its dropout is the identity, with the scaling, masking and softmax from
+/// [`attention_softmax`]. Quiet softmax runs Burn's forward.
 fn self_attention_inference(
     mha: &MultiHeadAttention,
     x: Tensor<3>,
@@ -110,14 +110,13 @@ fn self_attention_inference(
     let query = heads(&mha.query, x.clone());
     let key = heads(&mha.key, x.clone());
     let value = heads(&mha.value, x);
-    let scores = query
-        .matmul(key.transpose())
-        .div_scalar((mha.d_k as f32).sqrt())
-        .mask_fill(
-            pad_mask.clone().reshape([batch, 1, 1, length]),
-            mha.min_float,
-        );
-    let context = softmax_last(scores)
+    let weights = attention_softmax(
+        query.matmul(key.transpose()),
+        (mha.d_k as f32).sqrt(),
+        pad_mask,
+        mha.min_float as f32,
+    );
+    let context = weights
         .matmul(value)
         .swap_dims(1, 2)
         .reshape([batch, length, d_model]);
