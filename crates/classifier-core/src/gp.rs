@@ -165,6 +165,15 @@ fn prepare_points(lc: &LightCurve, scale: f64, max_points: usize) -> Vec<GpPoint
     out
 }
 
+/// The best time scale so far: its log marginal likelihood, the kernel's Cholesky factor and
+/// K⁻¹y.
+struct Candidate {
+    log_likelihood: f64,
+    time_scale: f64,
+    cholesky: Cholesky<f64, Dyn>,
+    alpha: DVector<f64>,
+}
+
 /// Fits the GP to `lc` and evaluates it on the grid of `config`. A curve without points gives a
 /// zero mean with the prior σ.
 pub fn fit(lc: &LightCurve, config: &GpConfig) -> GpFit {
@@ -201,20 +210,28 @@ pub fn fit(lc: &LightCurve, config: &GpConfig) -> GpFit {
     let ll = config.log_wavelength_scale;
     let y = DVector::from_iterator(n, points.iter().map(|p| p.flux));
 
-    let mut best: Option<(f64, f64, Cholesky<f64, Dyn>)> = None;
+    // The kernel is symmetric and the pairs' separations do not depend on the candidate scale:
+    // each pair below the diagonal gets its (Δt, Δln λ) once and its covariance once per scale,
+    // mirrored above (x − y = −(y − x) exactly, so the matrix is the one a full evaluation gives).
+    let lower_pairs = || (0..n).flat_map(|i| (0..=i).map(move |j| (i, j)));
+    let separations: Vec<(f64, f64)> = lower_pairs()
+        .map(|(i, j)| {
+            let (a, b) = (&points[i], &points[j]);
+            (a.mjd - b.mjd, a.log_wavelength - b.log_wavelength)
+        })
+        .collect();
+    let mut best: Option<Candidate> = None;
     if n > 0 {
         for &lt in &config.time_scales {
-            let k = DMatrix::from_fn(n, n, |i, j| {
-                let (a, b) = (&points[i], &points[j]);
-                let mut v = matern32(
-                    amp2,
-                    scaled_distance(a.mjd - b.mjd, a.log_wavelength - b.log_wavelength, lt, ll),
-                );
+            let mut k = DMatrix::zeros(n, n);
+            for ((i, j), &(dt, dl)) in lower_pairs().zip(&separations) {
+                let mut v = matern32(amp2, scaled_distance(dt, dl, lt, ll));
                 if i == j {
-                    v += a.flux_err * a.flux_err + 1e-9;
+                    v += points[i].flux_err * points[i].flux_err + 1e-9;
                 }
-                v
-            });
+                k[(i, j)] = v;
+                k[(j, i)] = v;
+            }
             let Some(chol) = k.cholesky() else { continue };
             let alpha = chol.solve(&y);
             let log_det: f64 = chol
@@ -225,8 +242,13 @@ pub fn fit(lc: &LightCurve, config: &GpConfig) -> GpFit {
                 .sum::<f64>();
             let ll_value =
                 -0.5 * y.dot(&alpha) - log_det - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
-            if best.as_ref().is_none_or(|(b, _, _)| ll_value > *b) {
-                best = Some((ll_value, lt, chol));
+            if best.as_ref().is_none_or(|b| ll_value > b.log_likelihood) {
+                best = Some(Candidate {
+                    log_likelihood: ll_value,
+                    time_scale: lt,
+                    cholesky: chol,
+                    alpha,
+                });
             }
         }
     }
@@ -235,18 +257,22 @@ pub fn fit(lc: &LightCurve, config: &GpConfig) -> GpFit {
     let mut mean = vec![0.0; m];
     let mut std = vec![amp2.sqrt(); m];
     let (log_likelihood, time_scale) = match &best {
-        Some((value, lt, chol)) => {
+        Some(Candidate {
+            log_likelihood,
+            time_scale,
+            cholesky,
+            alpha,
+        }) => {
             let kstar = DMatrix::from_fn(n, m, |i, g| {
                 let (t, w) = (times[g / nw], grid_lw[g % nw]);
                 let p = &points[i];
                 matern32(
                     amp2,
-                    scaled_distance(p.mjd - t, p.log_wavelength - w, *lt, ll),
+                    scaled_distance(p.mjd - t, p.log_wavelength - w, *time_scale, ll),
                 )
             });
-            let alpha = chol.solve(&y);
-            let mu = kstar.tr_mul(&alpha);
-            let v = chol
+            let mu = kstar.tr_mul(alpha);
+            let v = cholesky
                 .l_dirty()
                 .lower_triangle()
                 .solve_lower_triangular(&kstar)
@@ -256,7 +282,7 @@ pub fn fit(lc: &LightCurve, config: &GpConfig) -> GpFit {
                 let var = amp2 - v.column(g).norm_squared();
                 std[g] = var.max(1e-10).sqrt();
             }
-            (value / n as f64, *lt)
+            (log_likelihood / n as f64, *time_scale)
         }
         None => (0.0, config.time_scales.first().copied().unwrap_or(30.0)),
     };
