@@ -1,12 +1,11 @@
-//! GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), and the attention's softmax,
-//! for inference on the CPU.
+//! GELU, x·Φ(x) = ½·x·(1 + erf(x/√2)) (Hendrycks & Gimpel 2016), and the exp of the attention's
+//! softmax (`model/attention.rs`), for inference on the CPU.
 //!
 //! Burn's `flex` backend evaluates erf one element at a time with libm's `erff`, which took a third
 //! of the CPU time of a batch of year-long curves (the Transformer's feed-forward layers apply it
 //! to 256 curves × 64 tokens × 64 units). Outside autodiff on a CPU device the activation is
 //! computed here instead, over the tensor's values with a rational approximation of erf that the
-//! compiler vectorises; training (autodiff) and other devices keep Burn's. The softmax likewise
-//! ([`softmax_last`]).
+//! compiler vectorises; training (autodiff) and other devices keep Burn's.
 
 use burn::prelude::*;
 use burn::tensor::DType;
@@ -14,190 +13,14 @@ use burn::tensor::DType;
 /// GELU of `x`: Burn's where it must differentiate or the tensor lives on an accelerator, else
 /// [`gelu_in_place`] on the values.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    on_host_values(
-        x,
-        |values| {
-            gelu_in_place(values);
-            true
-        },
-        burn::tensor::activation::gelu,
-    )
-}
-
-/// The attention weights softmax(scores / `divisor`) over the keys, each curve's padded keys set
-/// to `masked_value` first: Burn's `div_scalar`, `mask_fill` and softmax (as in its
-/// `MultiHeadAttention`), for inference on the CPU like [`gelu`]. Burn's `flex` softmax calls a
-/// scalar `expf` per score, and with the scaling and masking it makes four passes over the
-/// scores (256 curves × 4 heads × 64 × 64 per layer on year-long curves, 16 MiB); here each row
-/// is scaled, masked and normalised while it sits in L1 ([`attention_softmax_in_place`]).
-/// `scores` is `[batch, heads, queries, keys]`, `key_padding` `[batch, keys]`, true where padded.
-pub fn attention_softmax(
-    scores: Tensor<4>,
-    divisor: f32,
-    key_padding: &Tensor<2, Bool>,
-    masked_value: f32,
-) -> Tensor<4> {
-    let [batch, heads, queries, keys] = scores.dims();
-    if keys == 0 {
-        return scores;
-    }
-    on_host_values(
-        scores,
-        |values| {
-            let padding: Vec<bool> = key_padding.to_data().iter::<bool>().collect();
-            if padding.len() == batch * keys {
-                attention_softmax_in_place(
-                    values,
-                    keys,
-                    heads * queries,
-                    divisor,
-                    &padding,
-                    masked_value,
-                );
-                true
-            } else {
-                false
-            }
-        },
-        |scores| {
-            let masked = scores.div_scalar(divisor).mask_fill(
-                key_padding.clone().reshape([batch, 1, 1, keys]),
-                masked_value,
-            );
-            burn::tensor::activation::softmax(masked, 3)
-        },
-    )
-}
-
-/// [`attention_softmax`] over the values: each row of `keys` scores divided by `divisor`, the
-/// keys its curve pads set to `masked_value`, then exp(v − max) / Σ exp(v − max) with exp from
-/// [`exp`]. Rows are curve-major: `rows_per_curve` rows share each `keys`-long slice of
-/// `key_padding`. The max and the sum run in eight lanes, so they vectorise; 256-bit registers
-/// where the CPU has AVX2 (detected at run time), the same operations in the same order
-/// otherwise, so both give the same bits (test).
-pub fn attention_softmax_in_place(
-    values: &mut [f32],
-    keys: usize,
-    rows_per_curve: usize,
-    divisor: f32,
-    key_padding: &[bool],
-    masked_value: f32,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has just been checked to support AVX2.
-        unsafe {
-            attention_softmax_avx2(
-                values,
-                keys,
-                rows_per_curve,
-                divisor,
-                key_padding,
-                masked_value,
-            )
-        };
-        return;
-    }
-    attention_softmax_rows(
-        values,
-        keys,
-        rows_per_curve,
-        divisor,
-        key_padding,
-        masked_value,
-    );
-}
-
-/// [`attention_softmax_rows`] compiled for AVX2 (no FMA: Rust never fuses a multiply and an add
-/// on its own, so the arithmetic is the portable path's).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn attention_softmax_avx2(
-    values: &mut [f32],
-    keys: usize,
-    rows_per_curve: usize,
-    divisor: f32,
-    key_padding: &[bool],
-    masked_value: f32,
-) {
-    attention_softmax_rows(
-        values,
-        keys,
-        rows_per_curve,
-        divisor,
-        key_padding,
-        masked_value,
-    );
-}
-
-/// Lanes of the max and the sum.
-const LANES: usize = 8;
-
-#[inline(always)]
-fn attention_softmax_rows(
-    values: &mut [f32],
-    keys: usize,
-    rows_per_curve: usize,
-    divisor: f32,
-    key_padding: &[bool],
-    masked_value: f32,
-) {
-    let curve_len = rows_per_curve * keys;
-    if keys == 0 || curve_len == 0 {
-        return;
-    }
-    for (curve, padding) in values
-        .chunks_exact_mut(curve_len)
-        .zip(key_padding.chunks_exact(keys))
-    {
-        for row in curve.chunks_exact_mut(keys) {
-            for (v, &padded) in row.iter_mut().zip(padding) {
-                *v = if padded { masked_value } else { *v / divisor };
-            }
-            let mut maxes = [f32::NEG_INFINITY; LANES];
-            let mut chunks = row.chunks_exact(LANES);
-            for chunk in &mut chunks {
-                for (max, &v) in maxes.iter_mut().zip(chunk) {
-                    if v > *max {
-                        *max = v;
-                    }
-                }
-            }
-            let max = chunks
-                .remainder()
-                .iter()
-                .chain(&maxes)
-                .fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            for v in row.iter_mut() {
-                *v = exp(*v - max);
-            }
-            let mut sums = [0.0f32; LANES];
-            let mut chunks = row.chunks_exact(LANES);
-            for chunk in &mut chunks {
-                for (sum, &v) in sums.iter_mut().zip(chunk) {
-                    *sum += v;
-                }
-            }
-            let sum = chunks.remainder().iter().fold(
-                (sums[0] + sums[4])
-                    + (sums[1] + sums[5])
-                    + ((sums[2] + sums[6]) + (sums[3] + sums[7])),
-                |a, &b| a + b,
-            );
-            let inverse = 1.0 / sum;
-            for v in row.iter_mut() {
-                *v *= inverse;
-            }
-        }
-    }
+    on_host_values(x, gelu_in_place, burn::tensor::activation::gelu)
 }
 
 /// `in_place` over the values of `x`, taking its buffer (no copy), where they are f32 in this
-/// process's memory and nothing differentiates through them; else, or where `in_place` declines
-/// (returns false, leaving the values as they were), Burn's `op`.
+/// process's memory and nothing differentiates through them; else Burn's `op`.
 fn on_host_values<const D: usize>(
     x: Tensor<D>,
-    in_place: impl FnOnce(&mut [f32]) -> bool,
+    in_place: impl FnOnce(&mut [f32]),
     op: impl FnOnce(Tensor<D>) -> Tensor<D>,
 ) -> Tensor<D> {
     let device = x.device();
@@ -206,7 +29,7 @@ fn on_host_values<const D: usize>(
         return op(x);
     }
     let mut data = x.into_data();
-    let done = data.as_mut_slice::<f32>().is_ok_and(in_place);
+    let done = data.as_mut_slice::<f32>().map(in_place).is_ok();
     let x = Tensor::from_data(data, &device);
     if done { x } else { op(x) }
 }
@@ -322,77 +145,6 @@ mod tests {
         assert_eq!(exp(-1e4), 0.0);
         assert_eq!(exp(1e4), f32::INFINITY);
         assert!(exp(f32::NAN).is_nan());
-    }
-
-    /// Scores of 3 curves × 2 heads × 5 queries × `keys` keys, spread over ±7 after scaling.
-    fn attention_scores(keys: usize) -> Vec<f32> {
-        (0..3 * 2 * 5 * keys)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 2.5)
-            .collect()
-    }
-
-    #[test]
-    fn the_host_attention_softmax_matches_burns() {
-        let device = crate::default_device();
-        // 13 and 64 keys: a row with a remainder after the eight lanes and one without; the
-        // curves pad their last 0, 4 and all but one of their keys.
-        for keys in [13usize, 64] {
-            let lengths = [keys, keys - 4, 1];
-            let padding: Vec<bool> = lengths
-                .iter()
-                .flat_map(|&n| (0..keys).map(move |k| k >= n))
-                .collect();
-            let key_padding =
-                Tensor::<2, Bool>::from_data(TensorData::new(padding.clone(), [3, keys]), &device);
-            let scores = Tensor::<4>::from_data(
-                TensorData::new(attention_scores(keys), [3, 2, 5, keys]),
-                &device,
-            );
-            let ours = crate::inference::to_vec(attention_softmax(
-                scores.clone(),
-                2.0,
-                &key_padding,
-                -1e4,
-            ));
-            let masked = scores
-                .div_scalar(2.0)
-                .mask_fill(key_padding.reshape([3, 1, 1, keys]), -1e4);
-            let burns = crate::inference::to_vec(burn::tensor::activation::softmax(masked, 3));
-            assert_eq!(ours.len(), burns.len());
-            for (a, b) in ours.iter().zip(&burns) {
-                assert!((a - b).abs() < 1e-6, "{keys} keys: {a} vs {b}");
-            }
-            for (r, row) in ours.chunks(keys).enumerate() {
-                let curve = r / 10;
-                for (k, w) in row.iter().enumerate() {
-                    if padding[curve * keys + k] {
-                        assert_eq!(*w, 0.0, "a padded key has weight");
-                    }
-                }
-                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-            }
-        }
-    }
-
-    #[test]
-    fn the_avx2_attention_softmax_equals_the_portable_one_to_the_bit() {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if !std::is_x86_feature_detected!("avx2") {
-                eprintln!("skipped: this CPU has no AVX2");
-                return;
-            }
-            for keys in [13usize, 64] {
-                let padding: Vec<bool> = (0..3 * keys).map(|i| i % keys >= keys - 3).collect();
-                let mut portable = attention_scores(keys);
-                let mut vector = portable.clone();
-                attention_softmax_rows(&mut portable, keys, 10, 2.0, &padding, -1e4);
-                // SAFETY: AVX2 was detected above.
-                unsafe { attention_softmax_avx2(&mut vector, keys, 10, 2.0, &padding, -1e4) };
-                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&portable), bits(&vector), "{keys} keys");
-            }
-        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! MLP over the GP grid and global features, with a 15-class head and a top-level head.
 
 pub mod activation;
+pub mod attention;
 pub mod gru;
 pub mod transformer;
 

@@ -11,7 +11,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::Bool;
 
-use super::activation::{attention_softmax, gelu};
+use super::activation::gelu;
+use super::attention::self_attention_context;
 use super::{ModelConfig, ModelInput, TOKEN_WIDTH, masked_pool};
 
 #[derive(Module, Debug)]
@@ -88,39 +89,34 @@ fn encoder_layer_inference(
 }
 
 /// Burn's `MultiHeadAttention::forward` (burn-nn 0.22.1) as self-attention outside autodiff, where
-/// its dropout is the identity, with the scaling, masking and softmax from
-/// [`attention_softmax`]. Quiet softmax runs Burn's forward.
+/// its dropout is the identity: Burn's projections around [`self_attention_context`] on a CPU
+/// device, Burn's whole forward elsewhere and for quiet softmax.
 fn self_attention_inference(
     mha: &MultiHeadAttention,
     x: Tensor<3>,
     pad_mask: &Tensor<2, Bool>,
 ) -> Tensor<3> {
-    if mha.quiet_softmax {
-        return mha
-            .forward(MhaInput::self_attn(x).mask_pad(pad_mask.clone()))
-            .context;
-    }
-    let [batch, length, d_model] = x.dims();
-    let heads = |linear: &Linear, x: Tensor<3>| {
-        linear
-            .forward(x)
-            .reshape([batch, length, mha.n_heads, mha.d_k])
-            .swap_dims(1, 2)
+    let burns = |x: Tensor<3>| {
+        mha.forward(MhaInput::self_attn(x).mask_pad(pad_mask.clone()))
+            .context
     };
-    let query = heads(&mha.query, x.clone());
-    let key = heads(&mha.key, x.clone());
-    let value = heads(&mha.value, x);
-    let weights = attention_softmax(
-        query.matmul(key.transpose()),
-        (mha.d_k as f32).sqrt(),
+    if mha.quiet_softmax || !crate::inference::is_host_device(&x.device()) {
+        return burns(x);
+    }
+    let query = mha.query.forward(x.clone());
+    let key = mha.key.forward(x.clone());
+    let value = mha.value.forward(x.clone());
+    match self_attention_context(
+        query,
+        key,
+        value,
+        mha.n_heads,
         pad_mask,
         mha.min_float as f32,
-    );
-    let context = weights
-        .matmul(value)
-        .swap_dims(1, 2)
-        .reshape([batch, length, d_model]);
-    mha.output.forward(context)
+    ) {
+        Some(context) => mha.output.forward(context),
+        None => burns(x),
+    }
 }
 
 #[cfg(test)]
