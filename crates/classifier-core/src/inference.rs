@@ -649,6 +649,16 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .unwrap_or_default()
 }
 
+/// The largest |a − b| between two value lists, pair by pair (tests that compare an inference
+/// path with Burn's).
+#[cfg(test)]
+pub(crate) fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max)
+}
+
 /// Whether `device` runs each forward pass on one CPU thread (Burn's `flex` without its `rayon`
 /// feature, `ndarray`), so batches can go to separate cores.
 fn runs_on_one_cpu_thread(device: &Device) -> bool {

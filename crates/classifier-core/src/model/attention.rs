@@ -321,11 +321,7 @@ mod tests {
                 crate::inference::to_vec(burns),
             );
             assert_eq!(ours.len(), 3 * length * 32);
-            let worst = ours
-                .iter()
-                .zip(&burns)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let worst = crate::inference::largest_difference(&ours, &burns);
             assert!(worst < 1e-5, "{length} tokens: {worst}");
             // The one-token curve attends only to its first token: its context is that
             // token's value, whatever the padded keys hold.

@@ -152,11 +152,7 @@ mod tests {
             let (burns, ours) = (to_vec(burns), to_vec(ours));
             assert_eq!(burns.len(), 3 * 10 * 32);
             assert_eq!(burns.len(), ours.len());
-            let worst = burns
-                .iter()
-                .zip(&ours)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let worst = crate::inference::largest_difference(&burns, &ours);
             assert!(worst < 1e-4, "norm_first {norm_first}: {worst}");
         }
     }
